@@ -1,0 +1,300 @@
+/**
+ * Training kernels for the tfjs `wasm` backend.
+ *
+ * tfjs-backend-wasm 4.22 has no `Conv2DBackpropFilter`, so no convolutional model can train on it,
+ * and its `Conv2DBackpropInput` is a plain C++ loop. Both are rebuilt here from im2col/col2im in
+ * JavaScript plus the backend's own `BatchMatMul` (XNNPACK), which is fast only when neither
+ * transpose flag is set — so every operand is laid out explicitly and the flags stay false.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type TensorInfo = tf.TensorInfo;
+type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Record<string, unknown> }) => TensorInfo;
+
+/** Largest im2col block, in floats, built at once (bounds wasm heap growth for big batches). */
+let maxBlockFloats = 8 * 1024 * 1024;
+
+/**
+ * Sets the largest im2col block (floats) the wasm backprop kernels build at once; returns the old
+ * value. Smaller blocks bound memory, larger ones make fewer matmul calls. Default 8 Mi floats.
+ */
+export function setWasmKernelBlockFloats(n: number): number {
+  const old = maxBlockFloats;
+  maxBlockFloats = Math.max(1, Math.floor(n));
+  return old;
+}
+
+interface ConvGeometry {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  kh: number;
+  kw: number;
+  co: number;
+  oh: number;
+  ow: number;
+  sh: number;
+  sw: number;
+  padTop: number;
+  padLeft: number;
+}
+
+function geometry(xShape: number[], filterShape: number[], attrs: Record<string, unknown>): ConvGeometry {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'same' | 'valid' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    false,
+    'channelsLast',
+  );
+  return {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    ci: info.inChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    co: info.outChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+}
+
+function kernelFn(name: string): KernelFn {
+  const cfg = tf.getKernel(name, 'wasm');
+  if (!cfg) throw new Error(`wasm kernel ${name} is not registered`);
+  return cfg.kernelFunc as unknown as KernelFn;
+}
+
+function isPointwise(g: ConvGeometry): boolean {
+  return g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0;
+}
+
+/** Images per block so that one im2col block stays under maxBlockFloats. */
+function imagesPerBlock(g: ConvGeometry): number {
+  const perImage = g.oh * g.ow * g.kh * g.kw * g.ci;
+  return Math.max(1, Math.min(g.n, Math.floor(maxBlockFloats / Math.max(1, perImage))));
+}
+
+/** Fills `p` ([rows of images n0..n1) × K], row-major) with the im2col patches of `x` (NHWC). */
+function im2col(x: Float32Array, p: Float32Array, g: ConvGeometry, n0: number, n1: number): void {
+  const { h, w, ci, kh, kw, oh, ow, sh, sw, padTop, padLeft } = g;
+  const k = kh * kw * ci;
+  const rowW = w * ci;
+  let row = 0;
+  for (let n = n0; n < n1; n++) {
+    const xImg = n * h * rowW;
+    for (let y = 0; y < oh; y++) {
+      const iy0 = y * sh - padTop;
+      for (let xo = 0; xo < ow; xo++, row++) {
+        const ix0 = xo * sw - padLeft;
+        const kwLo = Math.max(0, -ix0);
+        const kwHi = Math.min(kw, w - ix0);
+        let dst = row * k;
+        for (let a = 0; a < kh; a++, dst += kw * ci) {
+          const iy = iy0 + a;
+          if (iy < 0 || iy >= h || kwHi <= kwLo) {
+            p.fill(0, dst, dst + kw * ci);
+            continue;
+          }
+          if (kwLo > 0) p.fill(0, dst, dst + kwLo * ci);
+          const src = xImg + iy * rowW + (ix0 + kwLo) * ci;
+          p.set(x.subarray(src, src + (kwHi - kwLo) * ci), dst + kwLo * ci);
+          if (kwHi < kw) p.fill(0, dst + kwHi * ci, dst + kw * ci);
+        }
+      }
+    }
+  }
+}
+
+/** Adds the column gradients `g` ([rows of images n0..n1) × K]) back into `dx` (NHWC). */
+function col2imAdd(gcol: Float32Array, dx: Float32Array, g: ConvGeometry, n0: number, n1: number): void {
+  const { h, w, ci, kh, kw, oh, ow, sh, sw, padTop, padLeft } = g;
+  const k = kh * kw * ci;
+  const rowW = w * ci;
+  let row = 0;
+  for (let n = n0; n < n1; n++) {
+    const xImg = n * h * rowW;
+    for (let y = 0; y < oh; y++) {
+      const iy0 = y * sh - padTop;
+      for (let xo = 0; xo < ow; xo++, row++) {
+        const ix0 = xo * sw - padLeft;
+        const kwLo = Math.max(0, -ix0);
+        const kwHi = Math.min(kw, w - ix0);
+        if (kwHi <= kwLo) continue;
+        const len = (kwHi - kwLo) * ci;
+        for (let a = 0; a < kh; a++) {
+          const iy = iy0 + a;
+          if (iy < 0 || iy >= h) continue;
+          const src = row * k + (a * kw + kwLo) * ci;
+          const dst = xImg + iy * rowW + (ix0 + kwLo) * ci;
+          for (let i = 0; i < len; i++) dx[dst + i] += gcol[src + i];
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Conv2DBackpropFilter for wasm: dW[K, CO] = P[M, K]^T · dY[M, CO], computed block by block as
+ * dYᵀ[CO, Mb] · P[Mb, K] (no transpose flags) and accumulated in float32.
+ * Inputs x [N, H, W, CI], dy [N, OH, OW, CO]; output [KH, KW, CI, CO]. NHWC only, dilation 1.
+ */
+function conv2DBackpropFilterWasm(args: {
+  inputs: Record<string, TensorInfo>;
+  backend: BackendWasm;
+  attrs: Record<string, unknown>;
+}): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { x, dy } = inputs;
+  const filterShape = attrs.filterShape as number[];
+  if (attrs.dataFormat != null && attrs.dataFormat !== 'NHWC') {
+    throw new Error(`Conv2DBackpropFilter (wasm): only NHWC is supported, got ${String(attrs.dataFormat)}`);
+  }
+  const g = geometry(x.shape, filterShape, attrs);
+  const k = g.kh * g.kw * g.ci;
+  const mImg = g.oh * g.ow;
+  const matMul = kernelFn('BatchMatMul');
+  const transpose = kernelFn('Transpose');
+
+  const acc = new Float32Array(g.co * k);
+  const block = imagesPerBlock(g);
+  const pointwise = isPointwise(g);
+  for (let n0 = 0; n0 < g.n; n0 += block) {
+    const n1 = Math.min(g.n, n0 + block);
+    const mb = (n1 - n0) * mImg;
+    const whole = n0 === 0 && n1 === g.n;
+    // dY block viewed as [1, Mb, CO], transposed to [1, CO, Mb].
+    let dyBlock: TensorInfo = { dataId: dy.dataId, shape: [1, mb, g.co], dtype: 'float32' };
+    if (!whole) {
+      dyBlock = backend.makeOutput([1, mb, g.co], 'float32');
+      const src = backend.typedArrayFromHeap(dy) as Float32Array;
+      (backend.typedArrayFromHeap(dyBlock) as Float32Array).set(src.subarray(n0 * mImg * g.co, n1 * mImg * g.co));
+    }
+    const dyT = transpose({ inputs: { x: dyBlock }, backend, attrs: { perm: [0, 2, 1] } });
+    if (!whole) backend.disposeData(dyBlock.dataId);
+
+    let patches: TensorInfo;
+    let ownPatches = true;
+    if (pointwise && whole) {
+      patches = { dataId: x.dataId, shape: [1, mb, k], dtype: 'float32' };
+      ownPatches = false;
+    } else {
+      patches = backend.makeOutput([1, mb, k], 'float32');
+      const xs = backend.typedArrayFromHeap(x) as Float32Array;
+      im2col(xs, backend.typedArrayFromHeap(patches) as Float32Array, g, n0, n1);
+    }
+    const prod = matMul({ inputs: { a: dyT, b: patches }, backend, attrs: { transposeA: false, transposeB: false } });
+    const prodArr = backend.typedArrayFromHeap(prod) as Float32Array;
+    for (let i = 0; i < acc.length; i++) acc[i] += prodArr[i];
+    backend.disposeData(prod.dataId);
+    backend.disposeData(dyT.dataId);
+    if (ownPatches) backend.disposeData(patches.dataId);
+  }
+  // acc is [CO, K]; the filter gradient is [K, CO] = [KH, KW, CI, CO].
+  const out = backend.makeOutput(filterShape, 'float32');
+  const outArr = backend.typedArrayFromHeap(out) as Float32Array;
+  for (let c = 0; c < g.co; c++) {
+    const base = c * k;
+    for (let j = 0; j < k; j++) outArr[j * g.co + c] = acc[base + j];
+  }
+  return out;
+}
+
+/**
+ * Conv2DBackpropInput for wasm: G[M, K] = dY[M, CO] · Wᵀ[CO, K] with the backend's matmul, then
+ * col2im scatter-add into dX [N, H, W, CI]. Inputs dy [N, OH, OW, CO], filter [KH, KW, CI, CO].
+ */
+function conv2DBackpropInputWasm(args: {
+  inputs: Record<string, TensorInfo>;
+  backend: BackendWasm;
+  attrs: Record<string, unknown>;
+}): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { dy, filter } = inputs;
+  const inputShape = attrs.inputShape as number[];
+  if (attrs.dataFormat != null && attrs.dataFormat !== 'NHWC') {
+    throw new Error(`Conv2DBackpropInput (wasm): only NHWC is supported, got ${String(attrs.dataFormat)}`);
+  }
+  const g = geometry(inputShape, filter.shape, attrs);
+  const k = g.kh * g.kw * g.ci;
+  const mImg = g.oh * g.ow;
+  const matMul = kernelFn('BatchMatMul');
+  const transpose = kernelFn('Transpose');
+
+  const wT = transpose({
+    inputs: { x: { dataId: filter.dataId, shape: [k, g.co], dtype: 'float32' } },
+    backend,
+    attrs: { perm: [1, 0] },
+  });
+  const wT3: TensorInfo = { dataId: wT.dataId, shape: [1, g.co, k], dtype: 'float32' };
+
+  if (isPointwise(g)) {
+    const prod = matMul({
+      inputs: { a: { dataId: dy.dataId, shape: [1, g.n * mImg, g.co], dtype: 'float32' }, b: wT3 },
+      backend,
+      attrs: { transposeA: false, transposeB: false },
+    });
+    backend.disposeData(wT.dataId);
+    return { dataId: prod.dataId, shape: inputShape, dtype: 'float32' };
+  }
+
+  const out = backend.makeOutput(inputShape, 'float32');
+  (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+  const block = imagesPerBlock(g);
+  for (let n0 = 0; n0 < g.n; n0 += block) {
+    const n1 = Math.min(g.n, n0 + block);
+    const mb = (n1 - n0) * mImg;
+    let dyBlock: TensorInfo = { dataId: dy.dataId, shape: [1, mb, g.co], dtype: 'float32' };
+    const whole = n0 === 0 && n1 === g.n;
+    if (!whole) {
+      dyBlock = backend.makeOutput([1, mb, g.co], 'float32');
+      const src = backend.typedArrayFromHeap(dy) as Float32Array;
+      (backend.typedArrayFromHeap(dyBlock) as Float32Array).set(src.subarray(n0 * mImg * g.co, n1 * mImg * g.co));
+    }
+    const cols = matMul({ inputs: { a: dyBlock, b: wT3 }, backend, attrs: { transposeA: false, transposeB: false } });
+    if (!whole) backend.disposeData(dyBlock.dataId);
+    col2imAdd(
+      backend.typedArrayFromHeap(cols) as Float32Array,
+      backend.typedArrayFromHeap(out) as Float32Array,
+      g,
+      n0,
+      n1,
+    );
+    backend.disposeData(cols.dataId);
+  }
+  backend.disposeData(wT.dataId);
+  return out;
+}
+
+let registered = false;
+
+/**
+ * Registers our `Conv2DBackpropFilter` and `Conv2DBackpropInput` for the `wasm` backend
+ * (replacing the stock, slow backprop-input kernel). Idempotent; call before training on wasm.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  if (tf.getKernel('Conv2DBackpropInput', 'wasm')) tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+  if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
+  });
+  registered = true;
+}
