@@ -1,0 +1,10 @@
+/** @fundus/imaging — everything between an image file and a model tensor, plus synthetic test data. */
+export * from './errors';
+export * from './decode';
+export * from './fov';
+export * from './quality';
+export * from './augment';
+export * from './enhance';
+export * from './preprocess';
+export * from './random';
+export * from './synthetic';

@@ -1,0 +1,172 @@
+import type { FovDetection } from './fov';
+
+/** Why an image was marked ungradable. */
+export type QualityReason =
+  'fov-not-found' | 'too-dark' | 'too-bright' | 'fov-too-small' | 'blurred' | 'monochrome';
+
+/**
+ * Thresholds of the quality gate. Defaults were set on the synthetic generator's images (sharp vs
+ * Gaussian-blurred, dimmed, over-exposed); recalibrate them on a validation set of real, graded images.
+ */
+export interface QualityGateOptions {
+  /** Mean luminance (0–255, Rec.601) inside the field of view below this → `too-dark`. Default 25. */
+  minMeanLuminance?: number;
+  /** Mean luminance inside the field of view above this → `too-bright`. Default 200. */
+  maxMeanLuminance?: number;
+  /** FOV diameter / shorter image side below this → `fov-too-small`. Default 0.5. */
+  minFovFraction?: number;
+  /** Sharpness (see {@link QualityReport.sharpness}) below this → `blurred`. Default 4. */
+  minSharpness?: number;
+  /** Mean channel spread inside the FOV below this → `monochrome` (red-free or greyscale). Default 4. */
+  minColourfulness?: number;
+}
+
+export const DEFAULT_QUALITY: Required<QualityGateOptions> = {
+  minMeanLuminance: 25,
+  maxMeanLuminance: 200,
+  minFovFraction: 0.5,
+  minSharpness: 4,
+  minColourfulness: 4,
+};
+
+/** Result of the quality gate. Measures are reported even when the image passes. */
+export interface QualityReport {
+  /** false when any reason applies: the image must be reported as ungradable, not scored. */
+  gradable: boolean;
+  reasons: QualityReason[];
+  fovFound: boolean;
+  /** Mean Rec.601 luminance inside the FOV (whole image when no FOV), 0–255. */
+  meanLuminance: number;
+  /** FOV diameter divided by the shorter image side (can exceed 1 when the frame cuts the disc). */
+  fovFraction: number;
+  /**
+   * Variance of the 4-neighbour Laplacian of the green channel, on a 128×128 resampling of the FOV's
+   * bounding square (so it does not depend on the file's resolution), after scaling green to mean 100
+   * (so it does not depend on exposure). Central 80 % of the radius only (the rim is a strong edge).
+   */
+  sharpness: number;
+  /** Mean of max(|R−G|, |G−B|) inside the FOV, 0–255. */
+  colourfulness: number;
+}
+
+const GRID = 128;
+
+/**
+ * Measures exposure, field of view, sharpness and colour of an RGB image whose FOV is known, and applies
+ * the thresholds. Pure function of the pixels: same input, same report.
+ */
+export function assessQuality(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  fov: FovDetection,
+  options?: QualityGateOptions,
+): QualityReport {
+  const o = { ...DEFAULT_QUALITY, ...(options ?? {}) };
+  const reasons: QualityReason[] = [];
+  // Resample the FOV's bounding square (clipped to the image) onto a GRID×GRID area-average grid.
+  const side = 2 * fov.r;
+  const x0 = fov.cx - fov.r;
+  const y0 = fov.cy - fov.r;
+  const R = new Float32Array(GRID * GRID);
+  const G = new Float32Array(GRID * GRID);
+  const B = new Float32Array(GRID * GRID);
+  const valid = new Uint8Array(GRID * GRID);
+  const cell = side / GRID;
+  for (let j = 0; j < GRID; j++) {
+    const ya = Math.max(0, Math.floor(y0 + j * cell));
+    const yb = Math.min(height, Math.max(ya + 1, Math.floor(y0 + (j + 1) * cell)));
+    if (ya >= height || yb <= 0) continue;
+    for (let i = 0; i < GRID; i++) {
+      const xa = Math.max(0, Math.floor(x0 + i * cell));
+      const xb = Math.min(width, Math.max(xa + 1, Math.floor(x0 + (i + 1) * cell)));
+      if (xa >= width || xb <= 0) continue;
+      let sr = 0;
+      let sg = 0;
+      let sb = 0;
+      for (let y = ya; y < yb; y++) {
+        let p = (y * width + xa) * 3;
+        for (let x = xa; x < xb; x++, p += 3) {
+          sr += rgb[p];
+          sg += rgb[p + 1];
+          sb += rgb[p + 2];
+        }
+      }
+      const n = (yb - ya) * (xb - xa);
+      const k = j * GRID + i;
+      R[k] = sr / n;
+      G[k] = sg / n;
+      B[k] = sb / n;
+      valid[k] = 1;
+    }
+  }
+  const c = GRID / 2;
+  const inside = (i: number, j: number, frac: number) => {
+    const dx = i + 0.5 - c;
+    const dy = j + 0.5 - c;
+    return dx * dx + dy * dy < (frac * c) ** 2;
+  };
+  let lum = 0;
+  let colour = 0;
+  let gSum = 0;
+  let n = 0;
+  for (let j = 0; j < GRID; j++) {
+    for (let i = 0; i < GRID; i++) {
+      const k = j * GRID + i;
+      if (!valid[k] || (fov.found && !inside(i, j, 0.95))) continue;
+      lum += 0.299 * R[k] + 0.587 * G[k] + 0.114 * B[k];
+      colour += Math.max(Math.abs(R[k] - G[k]), Math.abs(G[k] - B[k]));
+      gSum += G[k];
+      n++;
+    }
+  }
+  const meanLuminance = n ? lum / n : 0;
+  const colourfulness = n ? colour / n : 0;
+  const gMean = n ? gSum / n : 0;
+
+  let sharpness = 0;
+  if (gMean > 1) {
+    const scale = 100 / gMean;
+    let s = 0;
+    let s2 = 0;
+    let m = 0;
+    for (let j = 1; j < GRID - 1; j++) {
+      for (let i = 1; i < GRID - 1; i++) {
+        const k = j * GRID + i;
+        if (
+          !inside(i, j, 0.8) ||
+          !valid[k] ||
+          !valid[k - 1] ||
+          !valid[k + 1] ||
+          !valid[k - GRID] ||
+          !valid[k + GRID]
+        ) {
+          continue;
+        }
+        const l = (4 * G[k] - G[k - 1] - G[k + 1] - G[k - GRID] - G[k + GRID]) * scale;
+        s += l;
+        s2 += l * l;
+        m++;
+      }
+    }
+    sharpness = m ? s2 / m - (s / m) ** 2 : 0;
+  }
+  const fovFraction = (2 * fov.r) / Math.min(width, height);
+
+  if (!fov.found) reasons.push('fov-not-found');
+  if (meanLuminance < o.minMeanLuminance) reasons.push('too-dark');
+  if (meanLuminance > o.maxMeanLuminance) reasons.push('too-bright');
+  if (fov.found && fovFraction < o.minFovFraction) reasons.push('fov-too-small');
+  if (fov.found && meanLuminance >= o.minMeanLuminance && sharpness < o.minSharpness) reasons.push('blurred');
+  if (fov.found && meanLuminance >= o.minMeanLuminance && colourfulness < o.minColourfulness)
+    reasons.push('monochrome');
+  return {
+    gradable: reasons.length === 0,
+    reasons,
+    fovFound: fov.found,
+    meanLuminance,
+    fovFraction,
+    sharpness,
+    colourfulness,
+  };
+}
