@@ -8,3 +8,5 @@ export * from './enhance';
 export * from './preprocess';
 export * from './random';
 export * from './synthetic';
+export * from './fixtures';
+export * from './dataset';

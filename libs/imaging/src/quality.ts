@@ -15,7 +15,7 @@ export interface QualityGateOptions {
   maxMeanLuminance?: number;
   /** FOV diameter / shorter image side below this → `fov-too-small`. Default 0.5. */
   minFovFraction?: number;
-  /** Sharpness (see {@link QualityReport.sharpness}) below this → `blurred`. Default 4. */
+  /** Sharpness (see {@link QualityReport.sharpness}) below this → `blurred`. Default 20 (a Gaussian blur of σ ≈ 2 % of the FOV radius). */
   minSharpness?: number;
   /** Mean channel spread inside the FOV below this → `monochrome` (red-free or greyscale). Default 4. */
   minColourfulness?: number;
@@ -25,7 +25,7 @@ export const DEFAULT_QUALITY: Required<QualityGateOptions> = {
   minMeanLuminance: 25,
   maxMeanLuminance: 200,
   minFovFraction: 0.5,
-  minSharpness: 4,
+  minSharpness: 20,
   minColourfulness: 4,
 };
 

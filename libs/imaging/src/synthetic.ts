@@ -414,12 +414,14 @@ export function renderFundus(opts: SyntheticFundusOptions): RenderedFundus {
       let B = base[2];
       // Macula and fovea: darker, less yellow.
       const fd2 = ((x - fovea.x) ** 2 + (y - fovea.y) ** 2) / (r * r);
-      const mac = 1 - 0.28 * Math.exp(-fd2 / 0.025) - 0.12 * Math.exp(-fd2 / 0.0012);
+      const mac = fd2 > 0.25 ? 1 : 1 - 0.28 * Math.exp(-fd2 / 0.025) - 0.12 * Math.exp(-fd2 / 0.0012);
       R *= mac;
       G *= mac * mac;
       B *= mac;
       // Optic disc with peripapillary glow and pale cup.
-      const dd = Math.hypot((x - disc.x) / disc.r, ((y - disc.y) / disc.r) * 0.92);
+      const ddx = (x - disc.x) / disc.r;
+      const ddy = ((y - disc.y) / disc.r) * 0.92;
+      const dd = ddx > 2.2 || ddx < -2.2 || ddy > 2.2 || ddy < -2.2 ? 3 : Math.sqrt(ddx * ddx + ddy * ddy);
       if (dd < 2.2) {
         const glow = Math.exp(-dd * dd * 0.6) * 0.25;
         R += (discCol[0] - R) * glow;
