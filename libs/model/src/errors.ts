@@ -6,6 +6,7 @@ export type ModelErrorCode =
   | 'aborted'
   | 'not-found'
   | 'incompatible-checkpoint'
+  | 'diverged'
   | 'internal';
 
 /** The one error class thrown by libs/model; `code` says why, `message` says what exactly. */

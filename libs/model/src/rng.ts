@@ -1,3 +1,11 @@
+// Module-level copies: global lookups are slow inside vm contexts (e.g. Jest's), and these run per sample.
+const imul = Math.imul;
+const floor = Math.floor;
+const sqrt = Math.sqrt;
+const log = Math.log;
+const cos = Math.cos;
+const TWO_PI = 2 * Math.PI;
+
 /**
  * A small seeded PRNG (mulberry32) whose whole state is one uint32, so a checkpoint can store it
  * and a resumed run continues the same random sequence (shuffling, augmentation seeds).
@@ -24,26 +32,34 @@ export class Rng {
   next(): number {
     this.s = (this.s + 0x6d2b79f5) >>> 0;
     let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
-    return Math.floor(this.next() * n);
+    return floor(this.next() * n);
   }
 
   /** A fresh uint32, e.g. to seed one augmentation or one layer initialiser. */
   uint32(): number {
-    return Math.floor(this.next() * 4294967296) >>> 0;
+    return floor(this.next() * 4294967296) >>> 0;
   }
 
   /** Standard normal sample (Box–Muller). */
   normal(): number {
     const u = 1 - this.next();
     const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    return sqrt(-2 * log(u)) * cos(TWO_PI * v);
+  }
+
+  /** Normal sample with mean 0 and `std`, redrawn until within ±2 std (Keras' truncated normal). */
+  truncatedNormal(std: number): number {
+    for (;;) {
+      const z = this.normal();
+      if (z >= -2 && z <= 2) return z * std;
+    }
   }
 
   /** Fisher–Yates shuffle in place; returns `a`. */

@@ -10,6 +10,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 type TensorInfo = tf.TensorInfo;
+
+// Module-level copies: global lookups are slow inside vm contexts (e.g. Jest's).
+const max = Math.max;
+const min = Math.min;
+const floor = Math.floor;
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Record<string, unknown> }) => TensorInfo;
 
 /** Largest im2col block, in floats, built at once (bounds wasm heap growth for big batches). */
@@ -82,7 +87,7 @@ function isPointwise(g: ConvGeometry): boolean {
 /** Images per block so that one im2col block stays under maxBlockFloats. */
 function imagesPerBlock(g: ConvGeometry): number {
   const perImage = g.oh * g.ow * g.kh * g.kw * g.ci;
-  return Math.max(1, Math.min(g.n, Math.floor(maxBlockFloats / Math.max(1, perImage))));
+  return max(1, min(g.n, floor(maxBlockFloats / max(1, perImage))));
 }
 
 /** Fills `p` ([rows of images n0..n1) × K], row-major) with the im2col patches of `x` (NHWC). */
@@ -97,8 +102,8 @@ function im2col(x: Float32Array, p: Float32Array, g: ConvGeometry, n0: number, n
       const iy0 = y * sh - padTop;
       for (let xo = 0; xo < ow; xo++, row++) {
         const ix0 = xo * sw - padLeft;
-        const kwLo = Math.max(0, -ix0);
-        const kwHi = Math.min(kw, w - ix0);
+        const kwLo = max(0, -ix0);
+        const kwHi = min(kw, w - ix0);
         let dst = row * k;
         for (let a = 0; a < kh; a++, dst += kw * ci) {
           const iy = iy0 + a;
@@ -128,8 +133,8 @@ function col2imAdd(gcol: Float32Array, dx: Float32Array, g: ConvGeometry, n0: nu
       const iy0 = y * sh - padTop;
       for (let xo = 0; xo < ow; xo++, row++) {
         const ix0 = xo * sw - padLeft;
-        const kwLo = Math.max(0, -ix0);
-        const kwHi = Math.min(kw, w - ix0);
+        const kwLo = max(0, -ix0);
+        const kwHi = min(kw, w - ix0);
         if (kwHi <= kwLo) continue;
         const len = (kwHi - kwLo) * ci;
         for (let a = 0; a < kh; a++) {
@@ -170,7 +175,7 @@ function conv2DBackpropFilterWasm(args: {
   const block = imagesPerBlock(g);
   const pointwise = isPointwise(g);
   for (let n0 = 0; n0 < g.n; n0 += block) {
-    const n1 = Math.min(g.n, n0 + block);
+    const n1 = min(g.n, n0 + block);
     const mb = (n1 - n0) * mImg;
     const whole = n0 === 0 && n1 === g.n;
     // dY block viewed as [1, Mb, CO], transposed to [1, CO, Mb].
@@ -252,7 +257,7 @@ function conv2DBackpropInputWasm(args: {
   (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
   const block = imagesPerBlock(g);
   for (let n0 = 0; n0 < g.n; n0 += block) {
-    const n1 = Math.min(g.n, n0 + block);
+    const n1 = min(g.n, n0 + block);
     const mb = (n1 - n0) * mImg;
     let dyBlock: TensorInfo = { dataId: dy.dataId, shape: [1, mb, g.co], dtype: 'float32' };
     const whole = n0 === 0 && n1 === g.n;

@@ -1,0 +1,12 @@
+export * from './errors';
+export * from './rng';
+export * from './backends';
+export { registerWasmTrainingKernels, setWasmKernelBlockFloats } from './wasm-kernels';
+export * from './architectures';
+export * from './losses';
+export * from './optimizers';
+export * from './schedules';
+export * from './auc';
+export * from './train';
+export * from './model-io';
+export * from './predict';

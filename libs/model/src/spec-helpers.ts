@@ -1,0 +1,80 @@
+/**
+ * Test-only builders: small in-memory data sources of synthetic "lesion" images. Not exported from
+ * the library's index.
+ */
+import { Rng } from './rng';
+import type { Batch, BatchRequest, DataSource } from './train';
+
+export interface SpotDataOptions {
+  /** Number of images; labels alternate 0, 1, 0, 1… unless `positiveEvery` is given. */
+  n: number;
+  size: number;
+  seed: number;
+  /** Every k-th image is positive (default 2). */
+  positiveEvery?: number;
+}
+
+/**
+ * Images of Gaussian noise; positives carry one bright 5×5 spot in the red channel at a random place.
+ * `batch` flips an image horizontally when asked to augment and its seed is odd, and records every
+ * request in `requests` so tests can inspect sampling.
+ */
+export class SpotData implements DataSource {
+  readonly size: number;
+  readonly labels: Int32Array;
+  readonly requests: Array<{ indices: number[]; request: BatchRequest }> = [];
+  private readonly images: Float32Array[] = [];
+  private readonly side: number;
+
+  constructor(o: SpotDataOptions) {
+    const rng = new Rng(o.seed);
+    const every = o.positiveEvery ?? 2;
+    this.size = o.n;
+    this.side = o.size;
+    this.labels = new Int32Array(o.n);
+    const s = o.size;
+    for (let i = 0; i < o.n; i++) {
+      const y = i % every === every - 1 ? 1 : 0;
+      this.labels[i] = y;
+      const x = new Float32Array(s * s * 3);
+      for (let j = 0; j < x.length; j++) x[j] = rng.normal() * 0.3;
+      if (y === 1) {
+        const cx = 3 + rng.int(s - 6);
+        const cy = 3 + rng.int(s - 6);
+        for (let a = -2; a <= 2; a++) for (let b = -2; b <= 2; b++) x[((cy + a) * s + cx + b) * 3] += 1.5;
+      }
+      this.images.push(x);
+    }
+  }
+
+  batch(indices: number[], request: BatchRequest): Batch {
+    this.requests.push({ indices: [...indices], request });
+    const s = this.side;
+    const per = s * s * 3;
+    const x = new Float32Array(indices.length * per);
+    const y = new Int32Array(indices.length);
+    indices.forEach((k, i) => {
+      const img = this.images[k];
+      const flip = request.augment && request.seeds !== undefined && request.seeds[i] % 2 === 1;
+      if (!flip) {
+        x.set(img, i * per);
+      } else {
+        for (let r = 0; r < s; r++) {
+          for (let c = 0; c < s; c++) {
+            for (let ch = 0; ch < 3; ch++) x[i * per + (r * s + c) * 3 + ch] = img[(r * s + (s - 1 - c)) * 3 + ch];
+          }
+        }
+      }
+      y[i] = this.labels[k];
+    });
+    return { x, y };
+  }
+}
+
+/** Concatenated images of a data source (for predictions). */
+export function allImages(d: SpotData): Float32Array {
+  return d.batch(
+    Array.from({ length: d.size }, (_, i) => i),
+    { augment: false },
+  ).x;
+}
