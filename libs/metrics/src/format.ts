@@ -6,8 +6,12 @@
 export function formatFixed(x: number, digits: number): string {
   if (Number.isNaN(x)) return 'nan';
   if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (Object.is(x, -0)) return '-' + (0).toFixed(digits);
+  if (Math.abs(x) >= 1e21) {
+    // toFixed switches to exponent notation here; such doubles are integers, so print them whole.
+    return BigInt(x).toString() + (digits > 0 ? '.' + '0'.repeat(digits) : '');
+  }
   const s = x.toFixed(digits);
-  if (Math.abs(x) >= 1e21) return s;
   // A tie needs exactly digits + 1 decimals ending in 5; toFixed(100) shows the exact expansion far enough.
   const exact = Math.abs(x).toFixed(100);
   const dot = exact.indexOf('.');
