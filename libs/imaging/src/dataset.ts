@@ -71,7 +71,7 @@ function pickSeverity(rng: Rng, mix: Partial<Record<Severity, number>> | undefin
  * Labels in the manifest are explicit: never derive them from folder sort order.
  */
 export async function writeSyntheticDataset(opts: SyntheticDatasetOptions): Promise<SyntheticManifest> {
-  const counts = opts.counts ?? SEED_COUNTS;
+  const counts: { train: ClassCounts; test: ClassCounts; val?: ClassCounts } = opts.counts ?? SEED_COUNTS;
   const size = opts.size ?? 512;
   const noise = opts.labelNoise ?? 0;
   if (!(noise >= 0 && noise <= 1)) throw new RangeError('labelNoise must be in [0, 1]');

@@ -11,7 +11,7 @@ export type QualityReason =
 export interface QualityGateOptions {
   /** Mean luminance (0–255, Rec.601) inside the field of view below this → `too-dark`. Default 25. */
   minMeanLuminance?: number;
-  /** Mean luminance inside the field of view above this → `too-bright`. Default 200. */
+  /** Mean luminance inside the field of view above this → `too-bright`. Default 180. */
   maxMeanLuminance?: number;
   /** FOV diameter / shorter image side below this → `fov-too-small`. Default 0.5. */
   minFovFraction?: number;
@@ -23,7 +23,7 @@ export interface QualityGateOptions {
 
 export const DEFAULT_QUALITY: Required<QualityGateOptions> = {
   minMeanLuminance: 25,
-  maxMeanLuminance: 200,
+  maxMeanLuminance: 180,
   minFovFraction: 0.5,
   minSharpness: 20,
   minColourfulness: 4,
