@@ -101,8 +101,11 @@ describe('preprocess', () => {
     const spread = (d: Uint8Array) => {
       let lo = 255;
       let hi = 0;
-      for (let i = 0; i < w * w; i++)
-        if (i % w > 8) ((lo = Math.min(lo, d[i * 3])), (hi = Math.max(hi, d[i * 3])));
+      for (let i = 0; i < w * w; i++) {
+        if (i % w <= 8) continue;
+        lo = Math.min(lo, d[i * 3]);
+        hi = Math.max(hi, d[i * 3]);
+      }
       return hi - lo;
     };
     expect(spread(out)).toBeGreaterThan(2 * spread(rgb));
