@@ -57,7 +57,7 @@ export class Optimizer {
     private readonly weightDecay: number,
   ) {
     const n = cfg.kind === 'adam' ? 2 : 1;
-    this.slots = vars.map((v) => Array.from({ length: n }, () => tf.variable(tf.zerosLike(v), false)));
+    this.slots = vars.map((v) => Array.from({ length: n }, () => tf.tidy(() => tf.variable(tf.zerosLike(v), false))));
   }
 
   /** Applies one update. `grads[i]` is the gradient of vars[i]; lr is this step's learning rate. */
