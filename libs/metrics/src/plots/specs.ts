@@ -103,10 +103,12 @@ export function rocSpec(
   title?: string,
 ): TopLevelSpec {
   const pts = thinPoints(
-    Array.from(roc.fpr, (f, i) => ({ fpr: f, tpr: roc.tpr[i], threshold: roc.thresholds[i] })).map((p) => ({
-      ...p,
-      threshold: Number.isFinite(p.threshold) ? p.threshold : null,
-    })),
+    Array.from(roc.fpr, (f, i) => ({ i, fpr: f, tpr: roc.tpr[i], threshold: roc.thresholds[i] })).map(
+      (p) => ({
+        ...p,
+        threshold: Number.isFinite(p.threshold) ? p.threshold : null,
+      }),
+    ),
   );
   const layers: unknown[] = [
     {
@@ -135,7 +137,7 @@ export function rocSpec(
           title: 'Sensitivity (true positive rate)',
           scale: { domain: [0, 1] },
         },
-        order: { field: 'fpr' },
+        order: { field: 'i' },
       },
     },
   ];
@@ -175,7 +177,7 @@ export function prSpec(
   prevalence: number,
   point?: OperatingPointMark,
 ): TopLevelSpec {
-  const pts = thinPoints(Array.from(pr.recall, (r, i) => ({ recall: r, precision: pr.precision[i] })));
+  const pts = thinPoints(Array.from(pr.recall, (r, i) => ({ i, recall: r, precision: pr.precision[i] })));
   const layers: unknown[] = [
     {
       data: { values: [{ y: prevalence }] },
@@ -184,6 +186,8 @@ export function prSpec(
     },
     {
       data: { values: pts },
+      // Drawn in the curve's own order (recall decreasing) as steps-post, like scikit-learn's display;
+      // ordering by recall would be ambiguous where several points share a recall.
       mark: { type: 'line', interpolate: 'step-after', color: '#4c78a8' },
       encoding: {
         x: {
@@ -193,7 +197,7 @@ export function prSpec(
           scale: { domain: [0, 1] },
         },
         y: { field: 'precision', type: 'quantitative', title: 'Precision (PPV)', scale: { domain: [0, 1] } },
-        order: { field: 'recall' },
+        order: { field: 'i' },
       },
     },
   ];
@@ -267,7 +271,8 @@ export function sensSpecSpec(table: readonly BinaryMetrics[], chosen?: number): 
   const layers: unknown[] = [
     {
       data: { values },
-      mark: { type: 'line', interpolate: 'step-after' },
+      // A rate at threshold t_i holds for t in (t_{i-1}, t_i] (score >= t), hence step-before.
+      mark: { type: 'line', interpolate: 'step-before' },
       encoding: {
         x: { field: 'threshold', type: 'quantitative', title: 'Threshold (score ≥ t → disease)' },
         y: { field: 'value', type: 'quantitative', title: 'Rate', scale: { domain: [0, 1] } },
@@ -317,7 +322,7 @@ export function calibrationSpec(curve: ReliabilityCurve, brier?: number): TopLev
       },
       {
         data: { values },
-        mark: { type: 'line', point: true, color: '#4c78a8' },
+        mark: { type: 'line', color: '#4c78a8' },
         encoding: {
           x: {
             field: 'predicted',
@@ -331,7 +336,20 @@ export function calibrationSpec(curve: ReliabilityCurve, brier?: number): TopLev
             title: 'Observed disease fraction',
             scale: { domain: [0, 1] },
           },
-          size: { field: 'count', type: 'quantitative', title: 'images', legend: { orient: 'bottom-right' } },
+        },
+      },
+      {
+        data: { values },
+        mark: { type: 'circle', color: '#4c78a8', opacity: 0.85 },
+        encoding: {
+          x: { field: 'predicted', type: 'quantitative' },
+          y: { field: 'observed', type: 'quantitative' },
+          size: {
+            field: 'count',
+            type: 'quantitative',
+            title: 'images per bin',
+            legend: { orient: 'bottom-right' },
+          },
         },
       },
     ],
@@ -368,7 +386,7 @@ export function sweepHeatmapSpec(cells: readonly SweepCell[], objectiveName: str
   };
   return {
     ...base,
-    title: `Sweep objective: ${objectiveName}`,
+    title: { text: 'Sweep objective by alpha × gamma', subtitle: objectiveName },
     width: 60 * sortNum('gamma').length,
     height: 50 * sortNum('alpha').length,
     data: { values },
@@ -382,7 +400,11 @@ export function sweepHeatmapSpec(cells: readonly SweepCell[], objectiveName: str
       },
       {
         mark: { type: 'text', fontSize: 12 },
-        encoding: { ...enc, text: { field: 'label' }, color: { value: 'white' } },
+        encoding: {
+          ...enc,
+          text: { field: 'label' },
+          color: { condition: { test: 'datum.objective === null', value: '#b00' }, value: 'white' },
+        },
       },
     ],
   } as TopLevelSpec;

@@ -165,7 +165,7 @@ function runReportBlocks(input: RunReportInput, s: RunReportSummary, plots: Rend
   const v = s.validation;
   const ci = (k: RateMetricName): string => {
     const c = s.ci[k];
-    return c ? ciText(c.lower, c.upper, k !== 'youdenJ') : 'n/a';
+    return c ? ciText(c.lower, c.upper, k !== 'youdenJ' && k !== 'f1') : 'n/a';
   };
   const rows: string[][] = [
     ['Sensitivity (recall of disease)', pct(m.sensitivity), ci('sensitivity'), v ? pct(v.sensitivity) : ''],
