@@ -52,11 +52,12 @@ export function cumulativeCounts(labels: Labels, scores: Scores): CumulativeCoun
     fps[k] = fp;
     k++;
   }
+  // Views, not copies: with distinct scores k = n and a copy would cost as much as the merge.
   return {
     ...counts,
-    thresholds: thresholds.slice(0, k),
-    tps: tps.slice(0, k),
-    fps: fps.slice(0, k),
+    thresholds: thresholds.subarray(0, k),
+    tps: tps.subarray(0, k),
+    fps: fps.subarray(0, k),
   };
 }
 
@@ -71,6 +72,8 @@ export interface RocCurve {
   fps: Float64Array;
   positives: number;
   negatives: number;
+  /** Area under the curve (same value as {@link rocAuc}), so one sort gives both. */
+  auc: number;
 }
 
 export interface RocOptions {
@@ -83,7 +86,8 @@ export interface RocOptions {
 
 /**
  * ROC curve with scikit-learn semantics: thresholds are the distinct scores (descending) with +Infinity
- * prepended; ties are one point. Needs both classes (`SINGLE_CLASS` otherwise). O(n log n), one sort.
+ * prepended; ties are one point. Also returns the AUC. Needs both classes (`SINGLE_CLASS` otherwise).
+ * O(n log n), one sort.
  */
 export function rocCurve(labels: Labels, scores: Scores, options: RocOptions = {}): RocCurve {
   const c = cumulativeCounts(labels, scores);
@@ -126,7 +130,7 @@ export function rocFromCounts(c: CumulativeCounts, options: RocOptions = {}): Ro
     fpr[r + 1] = c.fps[i] / N;
     thresholds[r + 1] = c.thresholds[i];
   }
-  return { fpr, tpr, thresholds, tps, fps, positives: P, negatives: N };
+  return { fpr, tpr, thresholds, tps, fps, positives: P, negatives: N, auc: aucFromCounts(c) };
 }
 
 /**

@@ -89,6 +89,7 @@ describe.each(cases.cases.map((c) => [c.name, c] as const))('fixture %s', (_name
       expectClose(r.fpr, c.roc!.fpr, 'fpr');
       expectClose(r.tpr, c.roc!.tpr, 'tpr');
       expectClose(r.thresholds, c.roc!.thresholds, 'thresholds');
+      expect(Math.abs(r.auc - c.auc!)).toBeLessThanOrEqual(TOL);
     });
     test('full ROC curve matches scikit-learn', () => {
       const r = rocCurve(c.labels, Float64Array.from(c.scores), { dropIntermediate: false });
