@@ -66,6 +66,18 @@ td.right,th.right{text-align:right}td.center,th.center{text-align:center}
 pre{background:#f6f8fa;padding:0.7em;overflow-x:auto}figure{display:inline-block;margin:0.5em 1em 0.5em 0;vertical-align:top}
 figcaption{font-size:0.85em;color:#555}h1{border-bottom:2px solid #4c78a8}`;
 
+/**
+ * Prefixes every `id` in an SVG (and its `url(#…)` / `href="#…"` references) so that several inlined
+ * charts cannot capture each other's gradients or clip paths.
+ */
+export function scopeSvgIds(svg: string, prefix: string): string {
+  const p = prefix.replace(/[^A-Za-z0-9_-]/g, '_');
+  return svg
+    .replace(/\bid="([^"]+)"/g, `id="${p}-$1"`)
+    .replace(/url\(#([^)]+)\)/g, `url(#${p}-$1)`)
+    .replace(/href="#([^"]+)"/g, `href="#${p}-$1"`);
+}
+
 /** A complete HTML page with inline CSS and the plots' SVG inlined (no external files). */
 export function toHtml(title: string, blocks: readonly Block[], svgs: ReadonlyMap<string, string>): string {
   const body: string[] = [];
@@ -91,7 +103,7 @@ export function toHtml(title: string, blocks: readonly Block[], svgs: ReadonlyMa
         body.push(`<pre>${escapeHtml(b.text)}</pre>`);
         break;
       case 'plot': {
-        const svg = svgs.get(b.name) ?? '';
+        const svg = scopeSvgIds(svgs.get(b.name) ?? '', b.name);
         body.push(`<figure>${svg}<figcaption>${escapeHtml(b.title)}</figcaption></figure>`);
         break;
       }

@@ -10,6 +10,7 @@ import {
   renderSvg,
   reportFiles,
   rocAuc,
+  scopeSvgIds,
   svgToPng,
   MetricsError,
   type RunReport,
@@ -86,6 +87,14 @@ test('Markdown has the seed-style table, CIs, policy and plot links; HTML is sel
   expect((html.match(/<svg/g) ?? []).length).toBe(report.plots.length);
   expect(html).not.toMatch(/<script|<link|src="http|href="http/);
   expect(html).toContain('<td class="center">0.99</td>');
+});
+
+test('inlined SVG ids are scoped per chart so charts cannot capture each other’s gradients', () => {
+  const svg =
+    '<svg><linearGradient id="gradient_0"/><rect fill="url(#gradient_0)"/><use href="#gradient_0"/></svg>';
+  expect(scopeSvgIds(svg, 'heat map')).toBe(
+    '<svg><linearGradient id="heat_map-gradient_0"/><rect fill="url(#heat_map-gradient_0)"/><use href="#heat_map-gradient_0"/></svg>',
+  );
 });
 
 test('report files list md, html, summary and png/svg/spec per plot', () => {

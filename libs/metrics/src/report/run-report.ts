@@ -156,7 +156,7 @@ function runReportBlocks(input: RunReportInput, s: RunReportSummary, plots: Rend
   b.push({
     kind: 'paragraph',
     text:
-      `Threshold **${num(s.threshold, 6)}**, chosen on the validation split by the policy: ${s.policy}. ` +
+      `Threshold **${s.threshold === Infinity ? '+Infinity (nothing is called disease)' : num(s.threshold, 6)}**, chosen on the validation split by the policy: ${s.policy}. ` +
       (s.policyMet
         ? 'The policy target was met on validation.'
         : `**The policy target was NOT met on validation**: ${input.threshold.reason ?? ''}`) +
