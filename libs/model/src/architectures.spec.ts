@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { createModel, HEAD_LAYER_NAME, loadWeightsByName, ModelConfig, resolveModelConfig } from './architectures';
+import {
+  createModel,
+  HEAD_LAYER_NAME,
+  loadWeightsByName,
+  ModelConfig,
+  resolveModelConfig,
+} from './architectures';
 import { initBackend } from './backends';
 import { ModelError } from './errors';
 import { predictProbabilities } from './predict';
@@ -44,7 +50,12 @@ describe('architectures', () => {
     expect(names.has('conv2_block2_0_conv')).toBe(false); // identity shortcut, as in Keras
     expect(m.layers.length).toBe(177);
     expect(m.countParams()).toBe(23_587_712 + 2048 * 2 + 2);
-    expect(m.getLayer('conv1_conv').getWeights().map((w) => w.shape)).toEqual([[7, 7, 3, 64], [64]]);
+    expect(
+      m
+        .getLayer('conv1_conv')
+        .getWeights()
+        .map((w) => w.shape),
+    ).toEqual([[7, 7, 3, 64], [64]]);
     expect(m.getLayer('conv3_block1_1_conv').getWeights()[0].shape).toEqual([1, 1, 256, 128]);
     m.dispose();
   });
@@ -85,7 +96,8 @@ describe('architectures', () => {
     const src = createModel({ architecture: 'resnet18', inputSize: 32, seed: 1 });
     const dst = createModel({ architecture: 'resnet18', inputSize: 32, seed: 2 });
     const map: Record<string, tf.Tensor> = {};
-    for (const w of src.weights) if (!w.originalName.startsWith(HEAD_LAYER_NAME)) map[w.originalName] = w.read();
+    for (const w of src.weights)
+      if (!w.originalName.startsWith(HEAD_LAYER_NAME)) map[w.originalName] = w.read();
     const { loaded, missing } = loadWeightsByName(dst, map);
     expect(missing.sort()).toEqual([`${HEAD_LAYER_NAME}/bias`, `${HEAD_LAYER_NAME}/kernel`]);
     expect(loaded.length).toBe(src.weights.length - 2);
@@ -101,10 +113,19 @@ describe('architectures', () => {
 
   it.each<[unknown, RegExp]>([
     [{}, /"architecture" is required/],
-    [{ architecture: 'resnet101' }, /"architecture" must be one of resnet50, resnet18, tiny-resnet; got "resnet101"/],
-    [{ architecture: 'resnet50', inputSize: 16 }, /"inputSize" must be an integer in \[32, 1024\] for resnet50; got 16/],
+    [
+      { architecture: 'resnet101' },
+      /"architecture" must be one of resnet50, resnet18, tiny-resnet; got "resnet101"/,
+    ],
+    [
+      { architecture: 'resnet50', inputSize: 16 },
+      /"inputSize" must be an integer in \[32, 1024\] for resnet50; got 16/,
+    ],
     [{ architecture: 'resnet18', inputSize: 64.5 }, /"inputSize" must be an integer/],
-    [{ architecture: 'tiny-resnet', widths: [8, 0] }, /"widths\[1\]" must be an integer in \[1, 2048\]; got 0/],
+    [
+      { architecture: 'tiny-resnet', widths: [8, 0] },
+      /"widths\[1\]" must be an integer in \[1, 2048\]; got 0/,
+    ],
     [{ architecture: 'resnet50', widths: [8] }, /apply to tiny-resnet only/],
     [{ architecture: 'tiny-resnet', seed: 1.5 }, /"seed" must be an integer/],
     [{ architecture: 'tiny-resnet', bnMomentum: 1 }, /"bnMomentum" must be in \[0, 1\)/],

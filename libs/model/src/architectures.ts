@@ -52,9 +52,12 @@ function invalid(message: string): ModelError {
 export function resolveModelConfig(input: Partial<ModelConfig>): ModelConfig {
   if (input == null || typeof input !== 'object') throw invalid('model config must be an object');
   const arch = input.architecture;
-  if (arch === undefined) throw invalid(`model config: "architecture" is required (one of ${ARCHITECTURES.join(', ')})`);
+  if (arch === undefined)
+    throw invalid(`model config: "architecture" is required (one of ${ARCHITECTURES.join(', ')})`);
   if (!(ARCHITECTURES as readonly string[]).includes(arch)) {
-    throw invalid(`model config: "architecture" must be one of ${ARCHITECTURES.join(', ')}; got "${String(arch)}"`);
+    throw invalid(
+      `model config: "architecture" must be one of ${ARCHITECTURES.join(', ')}; got "${String(arch)}"`,
+    );
   }
   const cfg: ModelConfig = { ...DEFAULTS, ...input, architecture: arch };
   const min = MIN_INPUT[arch];
@@ -63,7 +66,8 @@ export function resolveModelConfig(input: Partial<ModelConfig>): ModelConfig {
       `model config: "inputSize" must be an integer in [${min}, ${MAX_INPUT}] for ${arch}; got ${String(cfg.inputSize)}`,
     );
   }
-  if (!Number.isSafeInteger(cfg.seed)) throw invalid(`model config: "seed" must be an integer; got ${String(cfg.seed)}`);
+  if (!Number.isSafeInteger(cfg.seed))
+    throw invalid(`model config: "seed" must be an integer; got ${String(cfg.seed)}`);
   cfg.bnMomentum = cfg.bnMomentum ?? (arch === 'tiny-resnet' ? 0.9 : 0.99);
   if (!(cfg.bnMomentum >= 0 && cfg.bnMomentum < 1)) {
     throw invalid(`model config: "bnMomentum" must be in [0, 1); got ${String(cfg.bnMomentum)}`);
@@ -80,7 +84,9 @@ export function resolveModelConfig(input: Partial<ModelConfig>): ModelConfig {
       }
     });
     if (!Number.isInteger(cfg.blocksPerStage) || cfg.blocksPerStage < 1 || cfg.blocksPerStage > 8) {
-      throw invalid(`model config: "blocksPerStage" must be an integer in [1, 8]; got ${String(cfg.blocksPerStage)}`);
+      throw invalid(
+        `model config: "blocksPerStage" must be an integer in [1, 8]; got ${String(cfg.blocksPerStage)}`,
+      );
     }
   } else if (input.widths !== undefined || input.blocksPerStage !== undefined) {
     throw invalid(`model config: "widths" and "blocksPerStage" apply to tiny-resnet only, not ${arch}`);
@@ -136,7 +142,9 @@ class Builder {
   }
 
   bn(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
-    return tf.layers.batchNormalization({ axis: 3, epsilon: 1.001e-5, momentum: this.bnMomentum, name }).apply(x) as tf.SymbolicTensor;
+    return tf.layers
+      .batchNormalization({ axis: 3, epsilon: 1.001e-5, momentum: this.bnMomentum, name })
+      .apply(x) as tf.SymbolicTensor;
   }
 
   relu(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
@@ -158,16 +166,40 @@ class Builder {
 
   /** Keras ResNet v1 stem: 7×7/2 conv, BN, ReLU, 3×3/2 max-pool. */
   stem(input: tf.SymbolicTensor, useBias: boolean): tf.SymbolicTensor {
-    let x = tf.layers.zeroPadding2d({ padding: [[3, 3], [3, 3]], name: 'conv1_pad' }).apply(input) as tf.SymbolicTensor;
+    let x = tf.layers
+      .zeroPadding2d({
+        padding: [
+          [3, 3],
+          [3, 3],
+        ],
+        name: 'conv1_pad',
+      })
+      .apply(input) as tf.SymbolicTensor;
     x = this.conv(x, 64, 7, 2, 'conv1_conv', { useBias });
     x = this.bn(x, 'conv1_bn');
     x = this.relu(x, 'conv1_relu');
-    x = tf.layers.zeroPadding2d({ padding: [[1, 1], [1, 1]], name: 'pool1_pad' }).apply(x) as tf.SymbolicTensor;
-    return tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: 'pool1_pool' }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .zeroPadding2d({
+        padding: [
+          [1, 1],
+          [1, 1],
+        ],
+        name: 'pool1_pad',
+      })
+      .apply(x) as tf.SymbolicTensor;
+    return tf.layers
+      .maxPooling2d({ poolSize: 3, strides: 2, name: 'pool1_pool' })
+      .apply(x) as tf.SymbolicTensor;
   }
 
   /** Keras `block1` (bottleneck): 1×1/stride → 3×3 → 1×1 (4× filters), projection shortcut if asked. */
-  bottleneck(x: tf.SymbolicTensor, filters: number, stride: number, shortcutConv: boolean, name: string): tf.SymbolicTensor {
+  bottleneck(
+    x: tf.SymbolicTensor,
+    filters: number,
+    stride: number,
+    shortcutConv: boolean,
+    name: string,
+  ): tf.SymbolicTensor {
     let shortcut = x;
     if (shortcutConv) {
       shortcut = this.conv(x, 4 * filters, 1, stride, `${name}_0_conv`, { useBias: true });
@@ -222,11 +254,17 @@ function buildResNet18(b: Builder, input: tf.SymbolicTensor): tf.SymbolicTensor 
   return b.head(x);
 }
 
-function buildTiny(b: Builder, input: tf.SymbolicTensor, widths: number[], blocks: number): tf.SymbolicTensor {
+function buildTiny(
+  b: Builder,
+  input: tf.SymbolicTensor,
+  widths: number[],
+  blocks: number,
+): tf.SymbolicTensor {
   let x = b.conv(input, widths[0], 3, 2, 'conv1_conv', { padding: 'same', useBias: false });
   x = b.relu(b.bn(x, 'conv1_bn'), 'conv1_relu');
   widths.forEach((filters, s) => {
-    for (let i = 1; i <= blocks; i++) x = b.basic(x, filters, i === 1 && s > 0 ? 2 : 1, `conv${s + 2}_block${i}`);
+    for (let i = 1; i <= blocks; i++)
+      x = b.basic(x, filters, i === 1 && s > 0 ? 2 : 1, `conv${s + 2}_block${i}`);
   });
   return b.head(x);
 }

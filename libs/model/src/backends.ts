@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import * as path from 'node:path';
 import { ModelError } from './errors';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
@@ -40,17 +41,30 @@ interface WebGpuModule {
 
 let gpuInstance: GpuLike | undefined;
 
+/**
+ * The `webgpu` package is an ES module, which CommonJS code on Node 20 (and Jest's module system)
+ * cannot `require`; its native addon `dist/<platform>-<arch>/dawn.node` is plain CommonJS, so load
+ * that directly. (The package's wrapper only adds unmapping on GPUDevice.destroy, which tfjs never calls.)
+ */
+function loadDawn(): WebGpuModule {
+  const root = path.dirname(require.resolve('webgpu/package.json'));
+  const arch = process.platform === 'darwin' ? 'universal' : process.arch;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(root, 'dist', `${process.platform}-${arch}`, 'dawn.node')) as WebGpuModule;
+}
+
 /** Installs Dawn's WebGPU as `navigator.gpu` (Node has none). Idempotent. */
 function installDawn(): GpuLike {
   if (gpuInstance) return gpuInstance;
   let mod: WebGpuModule;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require('webgpu') as WebGpuModule;
+    mod = loadDawn();
   } catch (err) {
-    throw new ModelError('backend-unavailable', 'backend "webgpu" needs the "webgpu" npm package (Dawn for Node)', {
-      cause: err,
-    });
+    throw new ModelError(
+      'backend-unavailable',
+      `backend "webgpu" needs the "webgpu" npm package (Dawn for Node): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   Object.assign(globalThis, mod.globals);
   gpuInstance = mod.create([]);
@@ -58,7 +72,11 @@ function installDawn(): GpuLike {
   if (g.navigator && typeof g.navigator === 'object') {
     Object.defineProperty(g.navigator, 'gpu', { value: gpuInstance, configurable: true });
   } else {
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu: gpuInstance }, configurable: true, writable: true });
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { gpu: gpuInstance },
+      configurable: true,
+      writable: true,
+    });
   }
   return gpuInstance;
 }
@@ -67,7 +85,8 @@ function describeAdapter(adapter: AdapterLike): { description: string; software:
   const i = adapter.info ?? {};
   const description = [i.description, i.device, i.vendor].filter((s) => s).join(' | ') || 'unknown adapter';
   const software =
-    i.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|software/i.test(`${i.description} ${i.device}`);
+    i.architecture === 'software' ||
+    /llvmpipe|lavapipe|swiftshader|software/i.test(`${i.description} ${i.device}`);
   return { description, software };
 }
 
@@ -91,9 +110,13 @@ async function activate(name: ResolvedBackend): Promise<void> {
   try {
     ok = await tf.setBackend(name);
   } catch (err) {
-    throw new ModelError('backend-unavailable', `backend "${name}" failed to initialise: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new ModelError(
+      'backend-unavailable',
+      `backend "${name}" failed to initialise: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (!ok) throw new ModelError('backend-unavailable', `backend "${name}" failed to initialise`);
   await tf.ready();
@@ -106,7 +129,10 @@ async function activate(name: ResolvedBackend): Promise<void> {
  */
 export async function initBackend(name: BackendName = 'auto'): Promise<BackendInfo> {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
-    throw new ModelError('invalid-config', `backend must be one of ${BACKEND_NAMES.join(', ')}; got "${String(name)}"`);
+    throw new ModelError(
+      'invalid-config',
+      `backend must be one of ${BACKEND_NAMES.join(', ')}; got "${String(name)}"`,
+    );
   }
   switch (name) {
     case 'auto': {

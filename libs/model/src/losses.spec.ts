@@ -57,10 +57,14 @@ describe('losses', () => {
       expect(v).toBeCloseTo(alphaT * (1 - pt) ** 2 * -Math.log(pt), 5);
     });
     // Same logits, flipped roles: a positive and a negative with equal pt differ exactly by 0.25 / 0.75.
-    const pair = lossValues({ kind: 'focal-balanced', alpha: 0.25, gamma: 2 }, [
-      [0.0, 1.0],
-      [1.0, 0.0],
-    ], [1, 0]);
+    const pair = lossValues(
+      { kind: 'focal-balanced', alpha: 0.25, gamma: 2 },
+      [
+        [0.0, 1.0],
+        [1.0, 0.0],
+      ],
+      [1, 0],
+    );
     expect(pair[0] / pair[1]).toBeCloseTo(0.25 / 0.75, 5);
   });
 
@@ -119,6 +123,8 @@ describe('losses', () => {
         expect((e as ModelError).code).toBe('invalid-config');
       }
     }
-    expect(() => resolveLossConfig({ kind: 'focal-balanced', alpha: 1.5 })).toThrow(/"alpha" must be in \[0, 1\]/);
+    expect(() => resolveLossConfig({ kind: 'focal-balanced', alpha: 1.5 })).toThrow(
+      /"alpha" must be in \[0, 1\]/,
+    );
   });
 });

@@ -33,7 +33,8 @@ function invalid(message: string): ModelError {
 export function resolveLossConfig(cfg: LossConfig, numClasses = 2): LossConfig {
   if (cfg == null || typeof cfg !== 'object') throw invalid('loss config must be an object');
   const checkGamma = (g: number): void => {
-    if (!Number.isFinite(g) || g < 0 || g > 10) throw invalid(`loss: "gamma" must be a number in [0, 10]; got ${String(g)}`);
+    if (!Number.isFinite(g) || g < 0 || g > 10)
+      throw invalid(`loss: "gamma" must be a number in [0, 10]; got ${String(g)}`);
   };
   switch (cfg.kind) {
     case 'cross-entropy':
@@ -43,17 +44,20 @@ export function resolveLossConfig(cfg: LossConfig, numClasses = 2): LossConfig {
         throw invalid(`loss: "classWeights" must have ${numClasses} entries (normal, disease)`);
       }
       cfg.classWeights.forEach((w, i) => {
-        if (!Number.isFinite(w) || w < 0) throw invalid(`loss: "classWeights[${i}]" must be a finite number ≥ 0; got ${String(w)}`);
+        if (!Number.isFinite(w) || w < 0)
+          throw invalid(`loss: "classWeights[${i}]" must be a finite number ≥ 0; got ${String(w)}`);
       });
       return { kind: 'weighted-cross-entropy', classWeights: [...cfg.classWeights] };
     case 'focal-seed':
-      if (!Number.isFinite(cfg.alpha) || cfg.alpha <= 0) throw invalid(`loss: "alpha" must be a number > 0; got ${String(cfg.alpha)}`);
+      if (!Number.isFinite(cfg.alpha) || cfg.alpha <= 0)
+        throw invalid(`loss: "alpha" must be a number > 0; got ${String(cfg.alpha)}`);
       checkGamma(cfg.gamma);
       return { kind: 'focal-seed', alpha: cfg.alpha, gamma: cfg.gamma };
     case 'focal-balanced': {
       const alpha = cfg.alpha ?? BALANCED_FOCAL_DEFAULTS.alpha;
       const gamma = cfg.gamma ?? BALANCED_FOCAL_DEFAULTS.gamma;
-      if (!Number.isFinite(alpha) || alpha < 0 || alpha > 1) throw invalid(`loss: "alpha" must be in [0, 1] for focal-balanced; got ${String(alpha)}`);
+      if (!Number.isFinite(alpha) || alpha < 0 || alpha > 1)
+        throw invalid(`loss: "alpha" must be in [0, 1] for focal-balanced; got ${String(alpha)}`);
       checkGamma(gamma);
       return { kind: 'focal-balanced', alpha, gamma };
     }

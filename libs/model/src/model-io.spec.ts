@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { createModel } from './architectures';
 import { initBackend } from './backends';
 import { ModelError } from './errors';
@@ -30,7 +29,14 @@ describe('model save/load', () => {
     await trainModel({
       model,
       train: data,
-      config: { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'adam' }, learningRate: 1e-2, epochs: 1, batchSize: 8, seed: 1 },
+      config: {
+        loss: { kind: 'cross-entropy' },
+        optimizer: { kind: 'adam' },
+        learningRate: 1e-2,
+        epochs: 1,
+        batchSize: 8,
+        seed: 1,
+      },
     });
     const store = new MemoryModelStore();
     const keys = await saveModel(model, store, 'models/m1/', { architecture: 'tiny-resnet', threshold: 0.4 });
@@ -40,7 +46,11 @@ describe('model save/load', () => {
     expect(json.weightsManifest[0].paths).toEqual(['weights.bin']);
 
     const { model: loaded, meta } = await loadModel(store, 'models/m1');
-    expect(meta).toEqual({ format: 'fundus-model/v1', inputSize: 16, extra: { architecture: 'tiny-resnet', threshold: 0.4 } });
+    expect(meta).toEqual({
+      format: 'fundus-model/v1',
+      inputSize: 16,
+      extra: { architecture: 'tiny-resnet', threshold: 0.4 },
+    });
     const x = allImages(data);
     const a = await predictProbabilities(model, x, 8);
     const b = await predictProbabilities(loaded, x, 8);
@@ -78,12 +88,23 @@ describe('model save/load', () => {
     const res = await trainModel({
       model,
       train: new SpotData({ n: 8, size: 16, seed: 1 }),
-      config: { loss: { kind: 'cross-entropy' }, optimizer: { kind: 'adam' }, learningRate: 1e-3, epochs: 1, batchSize: 4, seed: 1 },
+      config: {
+        loss: { kind: 'cross-entropy' },
+        optimizer: { kind: 'adam' },
+        learningRate: 1e-3,
+        epochs: 1,
+        batchSize: 4,
+        seed: 1,
+      },
     });
     await saveCheckpoint(model, res.state, store, 'ck');
     const bin = await store.getBuffer('ck/optimizer.bin');
     await store.put('ck/optimizer.bin', bin.subarray(0, bin.length - 4));
-    await rejectsWith(loadCheckpoint(store, 'ck'), 'incompatible-checkpoint', /optimizer\.bin holds \d+ floats/);
+    await rejectsWith(
+      loadCheckpoint(store, 'ck'),
+      'incompatible-checkpoint',
+      /optimizer\.bin holds \d+ floats/,
+    );
     model.dispose();
   });
 });

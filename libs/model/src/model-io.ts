@@ -110,7 +110,10 @@ export async function saveModel(
  * weightsManifest paths are relative to model.json).
  * @throws ModelError `not-found` when an object is missing, `incompatible-checkpoint` when malformed.
  */
-export async function loadModel(store: ModelStore, prefix: string): Promise<{ model: tf.LayersModel; meta?: SavedModelMeta }> {
+export async function loadModel(
+  store: ModelStore,
+  prefix: string,
+): Promise<{ model: tf.LayersModel; meta?: SavedModelMeta }> {
   const raw = await read(store, join(prefix, 'model.json'));
   let json: {
     modelTopology?: object;
@@ -120,10 +123,15 @@ export async function loadModel(store: ModelStore, prefix: string): Promise<{ mo
   try {
     json = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new ModelError('incompatible-checkpoint', `"${join(prefix, 'model.json')}" is not JSON`, { cause: err });
+    throw new ModelError('incompatible-checkpoint', `"${join(prefix, 'model.json')}" is not JSON`, {
+      cause: err,
+    });
   }
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-    throw new ModelError('incompatible-checkpoint', `"${join(prefix, 'model.json')}" has no modelTopology or weightsManifest`);
+    throw new ModelError(
+      'incompatible-checkpoint',
+      `"${join(prefix, 'model.json')}" has no modelTopology or weightsManifest`,
+    );
   }
   const specs: tf.io.WeightsManifestEntry[] = [];
   const shards: Uint8Array[] = [];
@@ -144,9 +152,13 @@ export async function loadModel(store: ModelStore, prefix: string): Promise<{ mo
     );
     return { model, meta: json.userDefinedMetadata?.fundus };
   } catch (err) {
-    throw new ModelError('incompatible-checkpoint', `cannot build model from "${join(prefix, 'model.json')}": ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new ModelError(
+      'incompatible-checkpoint',
+      `cannot build model from "${join(prefix, 'model.json')}": ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -179,12 +191,21 @@ export async function saveCheckpoint(
   const stored: StoredTrainState = {
     ...state,
     format: CHECKPOINT_FORMAT,
-    optimizer: { kind: state.optimizer.kind, step: state.optimizer.step, names: state.optimizer.names, slotSizes },
+    optimizer: {
+      kind: state.optimizer.kind,
+      step: state.optimizer.step,
+      names: state.optimizer.names,
+      slotSizes,
+    },
   };
   await saveModel(model, store, prefix, extra);
-  await store.put(join(prefix, 'optimizer.bin'), new Uint8Array(bin.buffer), { contentType: 'application/octet-stream' });
+  await store.put(join(prefix, 'optimizer.bin'), new Uint8Array(bin.buffer), {
+    contentType: 'application/octet-stream',
+  });
   // Written last: its presence marks a complete checkpoint.
-  await store.put(join(prefix, 'train-state.json'), JSON.stringify(stored), { contentType: 'application/json' });
+  await store.put(join(prefix, 'train-state.json'), JSON.stringify(stored), {
+    contentType: 'application/json',
+  });
 }
 
 /**
@@ -199,13 +220,19 @@ export async function loadCheckpoint(
   const raw = await read(store, join(prefix, 'train-state.json'));
   const stored = JSON.parse(raw.toString('utf8')) as StoredTrainState;
   if (stored.format !== CHECKPOINT_FORMAT) {
-    throw new ModelError('incompatible-checkpoint', `"${join(prefix, 'train-state.json')}" has format "${String(stored.format)}", expected ${CHECKPOINT_FORMAT}`);
+    throw new ModelError(
+      'incompatible-checkpoint',
+      `"${join(prefix, 'train-state.json')}" has format "${String(stored.format)}", expected ${CHECKPOINT_FORMAT}`,
+    );
   }
   const binBuf = await read(store, join(prefix, 'optimizer.bin'));
   const bin = new Float32Array(binBuf.buffer.slice(binBuf.byteOffset, binBuf.byteOffset + binBuf.byteLength));
   const expected = stored.optimizer.slotSizes.flat().reduce((a, b) => a + b, 0);
   if (bin.length !== expected) {
-    throw new ModelError('incompatible-checkpoint', `optimizer.bin holds ${bin.length} floats, train-state.json expects ${expected}`);
+    throw new ModelError(
+      'incompatible-checkpoint',
+      `optimizer.bin holds ${bin.length} floats, train-state.json expects ${expected}`,
+    );
   }
   let off = 0;
   const slots = stored.optimizer.slotSizes.map((sizes) =>
@@ -221,6 +248,9 @@ export async function loadCheckpoint(
   return {
     model,
     meta,
-    state: { ...rest, optimizer: { kind: optimizer.kind, step: optimizer.step, names: optimizer.names, slots } },
+    state: {
+      ...rest,
+      optimizer: { kind: optimizer.kind, step: optimizer.step, names: optimizer.names, slots },
+    },
   };
 }

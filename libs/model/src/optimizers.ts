@@ -31,11 +31,13 @@ export function validateOptimizer(o: OptimizerConfig): OptimizerConfig {
       const v = o[k];
       if (v !== undefined && !(v >= 0 && v < 1)) throw bad(`"${k}" must be in [0, 1); got ${String(v)}`);
     }
-    if (o.epsilon !== undefined && !(o.epsilon > 0)) throw bad(`"epsilon" must be > 0; got ${String(o.epsilon)}`);
+    if (o.epsilon !== undefined && !(o.epsilon > 0))
+      throw bad(`"epsilon" must be > 0; got ${String(o.epsilon)}`);
     return o;
   }
   if (o?.kind === 'sgd') {
-    if (o.momentum !== undefined && !(o.momentum >= 0 && o.momentum < 1)) throw bad(`"momentum" must be in [0, 1); got ${String(o.momentum)}`);
+    if (o.momentum !== undefined && !(o.momentum >= 0 && o.momentum < 1))
+      throw bad(`"momentum" must be in [0, 1); got ${String(o.momentum)}`);
     return o;
   }
   throw bad(`"kind" must be adam or sgd; got "${String((o as { kind?: unknown })?.kind)}"`);
@@ -57,7 +59,9 @@ export class Optimizer {
     private readonly weightDecay: number,
   ) {
     const n = cfg.kind === 'adam' ? 2 : 1;
-    this.slots = vars.map((v) => Array.from({ length: n }, () => tf.tidy(() => tf.variable(tf.zerosLike(v), false))));
+    this.slots = vars.map((v) =>
+      Array.from({ length: n }, () => tf.tidy(() => tf.variable(tf.zerosLike(v), false))),
+    );
   }
 
   /** Applies one update. `grads[i]` is the gradient of vars[i]; lr is this step's learning rate. */
@@ -101,7 +105,8 @@ export class Optimizer {
   /** Reads the state into plain arrays (for a checkpoint). */
   async getState(): Promise<OptimizerState> {
     const slots: Float32Array[][] = [];
-    for (const s of this.slots) slots.push(await Promise.all(s.map(async (x) => (await x.data()) as Float32Array)));
+    for (const s of this.slots)
+      slots.push(await Promise.all(s.map(async (x) => (await x.data()) as Float32Array)));
     return { kind: this.cfg.kind, step: this.step, slots, names: [...this.names] };
   }
 
@@ -112,9 +117,11 @@ export class Optimizer {
   setState(state: OptimizerState): void {
     const bad = (m: string): ModelError => new ModelError('incompatible-checkpoint', `optimizer state: ${m}`);
     if (state.kind !== this.cfg.kind) throw bad(`saved for "${state.kind}", optimizer is "${this.cfg.kind}"`);
-    if (state.slots.length !== this.vars.length) throw bad(`has ${state.slots.length} variables, model has ${this.vars.length}`);
+    if (state.slots.length !== this.vars.length)
+      throw bad(`has ${state.slots.length} variables, model has ${this.vars.length}`);
     state.names.forEach((n, i) => {
-      if (n !== this.names[i]) throw bad(`variable ${i} is "${n}" in the checkpoint but "${this.names[i]}" in the model`);
+      if (n !== this.names[i])
+        throw bad(`variable ${i} is "${n}" in the checkpoint but "${this.names[i]}" in the model`);
     });
     this.slots.forEach((s, i) =>
       s.forEach((slot, j) => {

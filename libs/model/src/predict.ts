@@ -7,7 +7,11 @@ import { ModelError } from './errors';
  * @param batchSize images per forward pass (default 32)
  * @returns Float32Array [n] in [0, 1]
  */
-export async function predictProbabilities(model: tf.LayersModel, x: Float32Array, batchSize = 32): Promise<Float32Array> {
+export async function predictProbabilities(
+  model: tf.LayersModel,
+  x: Float32Array,
+  batchSize = 32,
+): Promise<Float32Array> {
   const s = model.inputs[0].shape[1] as number;
   const per = s * s * 3;
   if (x.length % per !== 0) {
@@ -18,7 +22,9 @@ export async function predictProbabilities(model: tf.LayersModel, x: Float32Arra
   for (let i = 0; i < n; i += batchSize) {
     const m = Math.min(batchSize, n - i);
     const p = tf.tidy(() => {
-      const logits = model.apply(tf.tensor4d(x.subarray(i * per, (i + m) * per), [m, s, s, 3]), { training: false }) as tf.Tensor2D;
+      const logits = model.apply(tf.tensor4d(x.subarray(i * per, (i + m) * per), [m, s, s, 3]), {
+        training: false,
+      }) as tf.Tensor2D;
       return tf.softmax(logits).slice([0, 1], [-1, 1]).reshape([-1]);
     });
     out.set((await p.data()) as Float32Array, i);

@@ -22,7 +22,8 @@ export function validateSchedule(s: ScheduleConfig): ScheduleConfig {
       if (!(s.gamma > 0 && s.gamma <= 1)) throw bad(`"gamma" must be in (0, 1]; got ${String(s.gamma)}`);
       return s;
     case 'cosine':
-      if (s.warmupEpochs !== undefined && !(s.warmupEpochs >= 0)) throw bad(`"warmupEpochs" must be ≥ 0; got ${String(s.warmupEpochs)}`);
+      if (s.warmupEpochs !== undefined && !(s.warmupEpochs >= 0))
+        throw bad(`"warmupEpochs" must be ≥ 0; got ${String(s.warmupEpochs)}`);
       if (s.minLr !== undefined && !(s.minLr >= 0)) throw bad(`"minLr" must be ≥ 0; got ${String(s.minLr)}`);
       return s;
     default:

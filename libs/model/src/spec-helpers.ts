@@ -61,7 +61,8 @@ export class SpotData implements DataSource {
       } else {
         for (let r = 0; r < s; r++) {
           for (let c = 0; c < s; c++) {
-            for (let ch = 0; ch < 3; ch++) x[i * per + (r * s + c) * 3 + ch] = img[(r * s + (s - 1 - c)) * 3 + ch];
+            for (let ch = 0; ch < 3; ch++)
+              x[i * per + (r * s + c) * 3 + ch] = img[(r * s + (s - 1 - c)) * 3 + ch];
           }
         }
       }

@@ -267,12 +267,19 @@ describe('trainModel', () => {
     };
     const e1 = await expectRejectCode(trainModel({ model, config: config(), train: bad }), 'invalid-data');
     expect(e1.message).toMatch(/batch\.x must be a Float32Array of 4×16×16×3 = 3072; got 40/);
-    await expectRejectCode(trainModel({ model, config: config({ batchSize: 0 }), train: bad }), 'invalid-config');
-    expect(() => validateTrainConfig(config({ learningRate: -1 }))).toThrow(/"learningRate" must be > 0; got -1/);
-    expect(() => validateTrainConfig(config({ optimizer: { kind: 'rmsprop' } as never }))).toThrow(/"kind" must be adam or sgd/);
-    expect(() => validateTrainConfig(config({ schedule: { kind: 'step', stepEpochs: 0, gamma: 0.5 } }))).toThrow(
-      /"stepEpochs" must be > 0/,
+    await expectRejectCode(
+      trainModel({ model, config: config({ batchSize: 0 }), train: bad }),
+      'invalid-config',
     );
+    expect(() => validateTrainConfig(config({ learningRate: -1 }))).toThrow(
+      /"learningRate" must be > 0; got -1/,
+    );
+    expect(() => validateTrainConfig(config({ optimizer: { kind: 'rmsprop' } as never }))).toThrow(
+      /"kind" must be adam or sgd/,
+    );
+    expect(() =>
+      validateTrainConfig(config({ schedule: { kind: 'step', stepEpochs: 0, gamma: 0.5 } })),
+    ).toThrow(/"stepEpochs" must be > 0/);
     const state: TrainState = {
       epochsDone: 1,
       rngState: 1,

@@ -151,17 +151,23 @@ function invalid(message: string): ModelError {
  */
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
   if (c == null || typeof c !== 'object') throw invalid('must be an object');
-  if (!(Number.isFinite(c.learningRate) && c.learningRate > 0)) throw invalid(`"learningRate" must be > 0; got ${String(c.learningRate)}`);
-  if (!Number.isInteger(c.epochs) || c.epochs < 1) throw invalid(`"epochs" must be an integer ≥ 1; got ${String(c.epochs)}`);
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw invalid(`"batchSize" must be an integer ≥ 1; got ${String(c.batchSize)}`);
+  if (!(Number.isFinite(c.learningRate) && c.learningRate > 0))
+    throw invalid(`"learningRate" must be > 0; got ${String(c.learningRate)}`);
+  if (!Number.isInteger(c.epochs) || c.epochs < 1)
+    throw invalid(`"epochs" must be an integer ≥ 1; got ${String(c.epochs)}`);
+  if (!Number.isInteger(c.batchSize) || c.batchSize < 1)
+    throw invalid(`"batchSize" must be an integer ≥ 1; got ${String(c.batchSize)}`);
   if (!Number.isSafeInteger(c.seed)) throw invalid(`"seed" must be an integer; got ${String(c.seed)}`);
-  if (c.weightDecay !== undefined && !(c.weightDecay >= 0)) throw invalid(`"weightDecay" must be ≥ 0; got ${String(c.weightDecay)}`);
+  if (c.weightDecay !== undefined && !(c.weightDecay >= 0))
+    throw invalid(`"weightDecay" must be ≥ 0; got ${String(c.weightDecay)}`);
   if (c.evalBatchSize !== undefined && !(Number.isInteger(c.evalBatchSize) && c.evalBatchSize >= 1)) {
     throw invalid(`"evalBatchSize" must be an integer ≥ 1; got ${String(c.evalBatchSize)}`);
   }
   if (c.earlyStopping) {
     if (!Number.isInteger(c.earlyStopping.patience) || c.earlyStopping.patience < 1) {
-      throw invalid(`"earlyStopping.patience" must be an integer ≥ 1; got ${String(c.earlyStopping.patience)}`);
+      throw invalid(
+        `"earlyStopping.patience" must be an integer ≥ 1; got ${String(c.earlyStopping.patience)}`,
+      );
     }
     if (c.earlyStopping.minDelta !== undefined && !(c.earlyStopping.minDelta >= 0)) {
       throw invalid(`"earlyStopping.minDelta" must be ≥ 0; got ${String(c.earlyStopping.minDelta)}`);
@@ -187,13 +193,20 @@ function inputSizeOf(model: tf.LayersModel): number {
 function checkBatch(b: Batch, n: number, size: number, what: string): void {
   const want = n * size * size * 3;
   if (!(b.x instanceof Float32Array) || b.x.length !== want) {
-    throw new ModelError('invalid-data', `${what}: batch.x must be a Float32Array of ${n}×${size}×${size}×3 = ${want}; got ${b.x?.length}`);
+    throw new ModelError(
+      'invalid-data',
+      `${what}: batch.x must be a Float32Array of ${n}×${size}×${size}×3 = ${want}; got ${b.x?.length}`,
+    );
   }
   if (!(b.y instanceof Int32Array) || b.y.length !== n) {
-    throw new ModelError('invalid-data', `${what}: batch.y must be an Int32Array of ${n} labels; got ${b.y?.length}`);
+    throw new ModelError(
+      'invalid-data',
+      `${what}: batch.y must be an Int32Array of ${n} labels; got ${b.y?.length}`,
+    );
   }
   for (let i = 0; i < n; i++) {
-    if (b.y[i] !== 0 && b.y[i] !== 1) throw new ModelError('invalid-data', `${what}: label ${b.y[i]} is not 0 or 1`);
+    if (b.y[i] !== 0 && b.y[i] !== 1)
+      throw new ModelError('invalid-data', `${what}: label ${b.y[i]} is not 0 or 1`);
   }
 }
 
@@ -239,9 +252,13 @@ export async function evaluate(
     const b = await data.batch(idx, { augment: false });
     checkBatch(b, idx.length, size, 'evaluate');
     const [p, l] = tf.tidy(() => {
-      const logits = model.apply(tf.tensor4d(b.x, [idx.length, size, size, 3]), { training: false }) as tf.Tensor2D;
+      const logits = model.apply(tf.tensor4d(b.x, [idx.length, size, size, 3]), {
+        training: false,
+      }) as tf.Tensor2D;
       const prob = tf.softmax(logits).slice([0, 1], [-1, 1]).reshape([-1]);
-      const ls = options.loss ? tf.sum(perSampleLoss(options.loss, logits, tf.tensor1d(b.y, 'int32'))) : tf.scalar(0);
+      const ls = options.loss
+        ? tf.sum(perSampleLoss(options.loss, logits, tf.tensor1d(b.y, 'int32')))
+        : tf.scalar(0);
       return [prob, ls];
     });
     scores.set((await p.data()) as Float32Array, start);
@@ -315,7 +332,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         const seeds = config.augment ? Uint32Array.from(idx, () => rng.uint32()) : undefined;
         const batch = await train.batch(idx, { augment: config.augment ?? false, seeds });
         checkBatch(batch, idx.length, size, 'train');
-        lr = learningRateAt(config.schedule as ScheduleConfig, config.learningRate, epoch + b / batches, config.epochs);
+        lr = learningRateAt(
+          config.schedule as ScheduleConfig,
+          config.learningRate,
+          epoch + b / batches,
+          config.epochs,
+        );
         const lossT = tf.tidy(() => {
           const x = tf.tensor4d(batch.x, [idx.length, size, size, 3]);
           const y = tf.tensor1d(batch.y, 'int32');
@@ -332,7 +354,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         const loss = (await lossT.data())[0];
         lossT.dispose();
         if (!Number.isFinite(loss)) {
-          throw new ModelError('diverged', `loss became ${loss} at epoch ${epoch + 1}, batch ${b + 1}; lower the learning rate`);
+          throw new ModelError(
+            'diverged',
+            `loss became ${loss} at epoch ${epoch + 1}, batch ${b + 1}; lower the learning rate`,
+          );
         }
         lossSum += loss;
         await callbacks?.onBatchEnd?.({ epoch: epoch + 1, batch: b, batches, loss, learningRate: lr });
@@ -371,7 +396,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       history.push(record);
       if (patience !== undefined && sinceBest >= patience) stoppedEarly = true;
       const done = epoch + 1;
-      await callbacks?.onEpochEnd?.(record, { valScores: ev?.scores, valLabels: ev?.labels, state: () => snapshot(done) });
+      await callbacks?.onEpochEnd?.(record, {
+        valScores: ev?.scores,
+        valLabels: ev?.labels,
+        state: () => snapshot(done),
+      });
     }
     return { history, bestValAuc, bestEpoch, stoppedEarly, state: await snapshot(history.length) };
   } finally {

@@ -31,7 +31,12 @@ function randomArray(rng: Rng, n: number): Float32Array {
 }
 
 /** dL/dx and dL/dw for L = sum(conv2d(x, w) * r) on the current backend. */
-function convGrads(c: Case, x: Float32Array, w: Float32Array, r: Float32Array): { dx: Float32Array; dw: Float32Array } {
+function convGrads(
+  c: Case,
+  x: Float32Array,
+  w: Float32Array,
+  r: Float32Array,
+): { dx: Float32Array; dw: Float32Array } {
   return tf.tidy(() => {
     const xt = tf.tensor4d(x, c.x);
     const wt = tf.tensor4d(w, [c.k, c.k, c.x[3], c.co]);
@@ -45,7 +50,8 @@ function convGrads(c: Case, x: Float32Array, w: Float32Array, r: Float32Array): 
 }
 
 function outSize(c: Case): number {
-  const o = (n: number): number => (c.pad === 'same' ? Math.ceil(n / c.stride) : Math.ceil((n - c.k + 1) / c.stride));
+  const o = (n: number): number =>
+    c.pad === 'same' ? Math.ceil(n / c.stride) : Math.ceil((n - c.k + 1) / c.stride);
   return c.x[0] * o(c.x[1]) * o(c.x[2]) * c.co;
 }
 
@@ -68,7 +74,10 @@ describe('wasm training kernels', () => {
     'Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend: %s',
     async (_name, c) => {
       const rng = new Rng(c.x[1] * 31 + c.k * 7 + c.stride);
-      const x = randomArray(rng, c.x.reduce((p, q) => p * q, 1));
+      const x = randomArray(
+        rng,
+        c.x.reduce((p, q) => p * q, 1),
+      );
       const w = randomArray(rng, c.k * c.k * c.x[3] * c.co);
       const r = randomArray(rng, outSize(c));
 
@@ -89,7 +98,10 @@ describe('wasm training kernels', () => {
     ['1x1 stride 1', { x: [5, 6, 6, 4], k: 1, co: 3, stride: 1, pad: 'valid' } as Case],
   ])('accumulates over several im2col blocks (%s)', async (_name, c) => {
     const rng = new Rng(99);
-    const x = randomArray(rng, c.x.reduce((p, q) => p * q, 1));
+    const x = randomArray(
+      rng,
+      c.x.reduce((p, q) => p * q, 1),
+    );
     const w = randomArray(rng, c.k * c.k * c.x[3] * c.co);
     const r = randomArray(rng, outSize(c));
     await initBackend('cpu');

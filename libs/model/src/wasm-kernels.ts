@@ -15,7 +15,11 @@ type TensorInfo = tf.TensorInfo;
 const max = Math.max;
 const min = Math.min;
 const floor = Math.floor;
-type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: Record<string, unknown> }) => TensorInfo;
+type KernelFn = (args: {
+  inputs: Record<string, TensorInfo>;
+  backend: BackendWasm;
+  attrs: Record<string, unknown>;
+}) => TensorInfo;
 
 /** Largest im2col block, in floats, built at once (bounds wasm heap growth for big batches). */
 let maxBlockFloats = 8 * 1024 * 1024;
@@ -183,7 +187,9 @@ function conv2DBackpropFilterWasm(args: {
     if (!whole) {
       dyBlock = backend.makeOutput([1, mb, g.co], 'float32');
       const src = backend.typedArrayFromHeap(dy) as Float32Array;
-      (backend.typedArrayFromHeap(dyBlock) as Float32Array).set(src.subarray(n0 * mImg * g.co, n1 * mImg * g.co));
+      (backend.typedArrayFromHeap(dyBlock) as Float32Array).set(
+        src.subarray(n0 * mImg * g.co, n1 * mImg * g.co),
+      );
     }
     const dyT = transpose({ inputs: { x: dyBlock }, backend, attrs: { perm: [0, 2, 1] } });
     if (!whole) backend.disposeData(dyBlock.dataId);
@@ -198,7 +204,11 @@ function conv2DBackpropFilterWasm(args: {
       const xs = backend.typedArrayFromHeap(x) as Float32Array;
       im2col(xs, backend.typedArrayFromHeap(patches) as Float32Array, g, n0, n1);
     }
-    const prod = matMul({ inputs: { a: dyT, b: patches }, backend, attrs: { transposeA: false, transposeB: false } });
+    const prod = matMul({
+      inputs: { a: dyT, b: patches },
+      backend,
+      attrs: { transposeA: false, transposeB: false },
+    });
     const prodArr = backend.typedArrayFromHeap(prod) as Float32Array;
     for (let i = 0; i < acc.length; i++) acc[i] += prodArr[i];
     backend.disposeData(prod.dataId);
@@ -264,9 +274,15 @@ function conv2DBackpropInputWasm(args: {
     if (!whole) {
       dyBlock = backend.makeOutput([1, mb, g.co], 'float32');
       const src = backend.typedArrayFromHeap(dy) as Float32Array;
-      (backend.typedArrayFromHeap(dyBlock) as Float32Array).set(src.subarray(n0 * mImg * g.co, n1 * mImg * g.co));
+      (backend.typedArrayFromHeap(dyBlock) as Float32Array).set(
+        src.subarray(n0 * mImg * g.co, n1 * mImg * g.co),
+      );
     }
-    const cols = matMul({ inputs: { a: dyBlock, b: wT3 }, backend, attrs: { transposeA: false, transposeB: false } });
+    const cols = matMul({
+      inputs: { a: dyBlock, b: wT3 },
+      backend,
+      attrs: { transposeA: false, transposeB: false },
+    });
     if (!whole) backend.disposeData(dyBlock.dataId);
     col2imAdd(
       backend.typedArrayFromHeap(cols) as Float32Array,
