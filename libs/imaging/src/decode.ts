@@ -169,23 +169,38 @@ export interface ScaledDecode extends DecodedImage {
 }
 
 /**
- * Decodes at the smallest power-of-two reduction (1, 2, 4 or 8) that keeps the shorter side ≥ `minShortSide`.
- * For JPEG this is libjpeg's DCT scaling (shrink-on-load), so the reduction costs nothing extra.
+ * Decodes at reduced resolution so that the shorter side is about `minShortSide` (never upsampled).
+ * For JPEG, sharp's shrink-on-load then decodes at 1/2, 1/4 or 1/8 scale in the DCT and only a small
+ * triangle-filter reduction follows. libvips halves the DCT scale when the shrink's integer part equals
+ * it (a libjpeg rounding guard), so when the requested shrink lands in [4, 5) or [8, 9) we shrink a
+ * little further (to 5 or 9) if that keeps the shorter side ≥ `floorShortSide`: same picture, half the decode work.
  */
 export async function decodeScaled(
   buf: Buffer,
   minShortSide: number,
   limits?: DecodeLimits,
+  floorShortSide = minShortSide,
 ): Promise<ScaledDecode> {
   const l = resolveLimits(limits);
   const info = await inspectImage(buf, l);
   const short = Math.min(info.width, info.height);
-  let s = 1;
-  while (s < 8 && short / (s * 2) >= minShortSide) s *= 2;
+  let shrink = short / minShortSide;
+  for (const p of [8, 4, 2]) {
+    if (shrink >= p && shrink < p + 1 && short / (p + 1) >= floorShortSide) {
+      shrink = p + 1;
+      break;
+    }
+  }
   let p = sharp(buf, sharpInputOptions(l)).rotate();
-  if (s > 1) {
-    // Exactly ceil(dim / s), which is what the JPEG decoder produces at scale 1/s: no resampling after it.
-    p = p.resize(Math.ceil(info.width / s), Math.ceil(info.height / s), { fit: 'fill', kernel: 'lanczos3' });
+  if (shrink > 1) {
+    p = p.resize(
+      Math.max(1, Math.round(info.width / shrink)),
+      Math.max(1, Math.round(info.height / shrink)),
+      {
+        fit: 'fill',
+        kernel: 'linear',
+      },
+    );
   }
   const img = await runToRgb(toRgbPipeline(p));
   return { ...img, info, scaleX: info.width / img.width, scaleY: info.height / img.height };

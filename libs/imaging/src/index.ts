@@ -10,3 +10,4 @@ export * from './random';
 export * from './synthetic';
 export * from './fixtures';
 export * from './dataset';
+export * from './resample';

@@ -1,8 +1,8 @@
-import sharp from 'sharp';
 import { augmentUint8, type AugmentOptions } from './augment';
-import { decodeScaled, type DecodeLimits } from './decode';
+import { decodeScaled, type DecodeLimits, type ScaledDecode } from './decode';
 import { benGraham, clahe, type Enhancement } from './enhance';
 import { detectFov, type Fov, type FovDetection } from './fov';
+import { bilinearSquare, resampleSquare } from './resample';
 import { assessQuality, type QualityGateOptions, type QualityReport } from './quality';
 
 /** ImageNet channel means (RGB, on 0–1 values). */
@@ -52,67 +52,66 @@ export interface PreprocessResult {
   fov: Fov;
 }
 
+/** Working resolution relative to the output size (see preprocessToUint8). */
+const WORK_FACTOR = 1.1;
+/** Largest reduction done with plain bilinear sampling; beyond it the antialiasing triangle filter is used. */
+const BILINEAR_MAX_RATIO = 1.3;
+
 function checkSize(size: number): void {
   if (!Number.isInteger(size) || size < 8 || size > 4096) {
     throw new RangeError(`preprocess: size must be an integer in 8..4096, got ${size}`);
   }
 }
 
-/**
- * Crops the square around a circle (centre/radius in `rgb`'s pixels) and resizes it to `size × size`,
- * padding with black where the square leaves the image. One sharp pipeline: extract → resize → extend.
- */
-export async function cropSquare(
-  rgb: Uint8Array,
-  width: number,
-  height: number,
-  circle: Fov,
-  size: number,
-): Promise<Uint8Array> {
-  const side = 2 * circle.r;
-  const sx0 = circle.cx - circle.r;
-  const sy0 = circle.cy - circle.r;
-  const ix0 = Math.max(0, Math.round(sx0));
-  const iy0 = Math.max(0, Math.round(sy0));
-  const ix1 = Math.min(width, Math.round(sx0 + side));
-  const iy1 = Math.min(height, Math.round(sy0 + side));
-  if (ix1 - ix0 < 1 || iy1 - iy0 < 1 || !(side > 0)) return new Uint8Array(size * size * 3);
-  const k = size / side;
-  const rw = Math.min(size, Math.max(1, Math.round((ix1 - ix0) * k)));
-  const rh = Math.min(size, Math.max(1, Math.round((iy1 - iy0) * k)));
-  const left = Math.min(size - rw, Math.max(0, Math.round((ix0 - sx0) * k)));
-  const top = Math.min(size - rh, Math.max(0, Math.round((iy0 - sy0) * k)));
-  let p = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length), { raw: { width, height, channels: 3 } })
-    .extract({ left: ix0, top: iy0, width: ix1 - ix0, height: iy1 - iy0 })
-    .resize(rw, rh, { fit: 'fill', kernel: 'lanczos3' });
-  if (rw !== size || rh !== size) {
-    p = p.extend({
-      left,
-      top,
-      right: size - rw - left,
-      bottom: size - rh - top,
-      background: { r: 0, g: 0, b: 0 },
-    });
+interface Analysis {
+  img: ScaledDecode;
+  det: FovDetection;
+  quality: QualityReport;
+}
+
+/** Decode at working resolution, find the FOV (re-decoding larger for a small disc), quality gate. */
+async function analyse(buf: Buffer, opts: PreprocessUint8Options): Promise<Analysis> {
+  checkSize(opts.size);
+  // Work at ~1.1× the output size: a fundus disc spans 0.9–1.0 of the shorter side, so the crop is
+  // then reduced slightly (never enlarged) and the decode stays as cheap as a plain thumbnail.
+  let img = await decodeScaled(buf, Math.ceil(opts.size * WORK_FACTOR), opts.limits, opts.size);
+  let det: FovDetection = detectFov(img.data, img.width, img.height);
+  if (det.found && 2 * det.r < opts.size && img.scaleX > 1.001) {
+    // Small disc in a large file: decode again at the resolution that gives the crop ≥ size pixels.
+    const need = Math.ceil((opts.size * WORK_FACTOR * Math.min(img.width, img.height)) / (2 * det.r));
+    img = await decodeScaled(buf, need, opts.limits);
+    det = detectFov(img.data, img.width, img.height);
   }
-  const out = await p.raw().toBuffer();
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  const quality = assessQuality(img.data, img.width, img.height, det, opts.quality);
+  return { img, det, quality };
+}
+
+/** Square crop around the FOV resized to `size`: bilinear for small ratios, triangle filter beyond. */
+function cropBytes(a: Analysis, size: number): Uint8Array {
+  const { img, det } = a;
+  return (2 * det.r) / size <= BILINEAR_MAX_RATIO
+    ? bilinearSquare(img.data, img.width, img.height, det, size)
+    : resampleSquare(img.data, img.width, img.height, det, size);
+}
+
+function fullResFov(a: Analysis): Fov {
+  const { img, det } = a;
+  return { cx: det.cx * img.scaleX, cy: det.cy * img.scaleY, r: det.r * Math.max(img.scaleX, img.scaleY) };
 }
 
 /**
  * Decode → find the FOV → quality gate → square crop around the FOV → resize → optional enhancement.
- * Deterministic; the result is what a training cache stores. Decoding uses JPEG shrink-on-load so
- * that the shorter side is still ≥ `size` (no upsampling of a normal fundus photo).
+ * Deterministic; the result is what a training cache stores. Decoding uses JPEG shrink-on-load to a
+ * shorter side of ~1.1 × `size` (re-decoding larger when the disc is small), so a normal fundus photo
+ * is never upsampled.
  * Bad bytes raise `ImagingError`; a decodable but poor image returns `quality.gradable = false`.
  */
 export async function preprocessToUint8(
   buf: Buffer,
   opts: PreprocessUint8Options,
 ): Promise<PreprocessUint8Result> {
-  checkSize(opts.size);
-  const img = await decodeScaled(buf, opts.size, opts.limits);
-  const det: FovDetection = detectFov(img.data, img.width, img.height);
-  const quality = assessQuality(img.data, img.width, img.height, det, opts.quality);
-  let data = await cropSquare(img.data, img.width, img.height, det, opts.size);
+  const a = await analyse(buf, opts);
+  let data = cropBytes(a, opts.size);
   const enhance = opts.enhance ?? 'none';
   if (enhance === 'ben-graham') data = await benGraham(data, opts.size);
   else if (enhance === 'clahe') data = clahe(data, opts.size, opts.size);
@@ -120,11 +119,18 @@ export async function preprocessToUint8(
   return {
     data,
     size: opts.size,
-    quality,
-    fov: { cx: det.cx * img.scaleX, cy: det.cy * img.scaleY, r: det.r * Math.max(img.scaleX, img.scaleY) },
-    sourceWidth: img.info.width,
-    sourceHeight: img.info.height,
+    quality: a.quality,
+    fov: fullResFov(a),
+    sourceWidth: a.img.info.width,
+    sourceHeight: a.img.info.height,
   };
+}
+
+/** 3 × 256 lookup table (channel-major) of `(v / 255 − mean[c]) / std[c]`. */
+function normalizeLut(mean: [number, number, number], std: [number, number, number]): Float32Array {
+  const lut = new Float32Array(768);
+  for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v / 255 - mean[c]) / std[c];
+  return lut;
 }
 
 /**
@@ -139,9 +145,7 @@ export function normalize(
   if (rgb.length % 3 !== 0) throw new RangeError('normalize: length must be a multiple of 3');
   if (std.some((s) => !(s > 0))) throw new RangeError('normalize: std must be > 0');
   const out = new Float32Array(rgb.length);
-  // Lookup tables: 3 × 256 floats, then one load per byte.
-  const lut = new Float32Array(768);
-  for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v / 255 - mean[c]) / std[c];
+  const lut = normalizeLut(mean, std);
   for (let i = 0; i < rgb.length; i += 3) {
     out[i] = lut[rgb[i]];
     out[i + 1] = lut[256 + rgb[i + 1]];
@@ -170,6 +174,25 @@ export function denormalize(
  * `opts.augment` is given, then {@link normalize}. Output is NHWC float32 of length `size * size * 3`.
  */
 export async function preprocess(buf: Buffer, opts: PreprocessOptions): Promise<PreprocessResult> {
+  const enhance = opts.enhance ?? 'none';
+  if (!opts.augment && enhance === 'none') {
+    // Scoring path: crop, resize and normalise in one pass (bit-identical to the byte path below).
+    const a = await analyse(buf, opts);
+    const mean = opts.mean ?? IMAGENET_MEAN;
+    const std = opts.std ?? IMAGENET_STD;
+    if ((2 * a.det.r) / opts.size <= BILINEAR_MAX_RATIO) {
+      if (std.some((s) => !(s > 0))) throw new RangeError('normalize: std must be > 0');
+      const { img, det } = a;
+      const data = bilinearSquare(img.data, img.width, img.height, det, opts.size, normalizeLut(mean, std));
+      return { data, size: opts.size, quality: a.quality, fov: fullResFov(a) };
+    }
+    return {
+      data: normalize(cropBytes(a, opts.size), mean, std),
+      size: opts.size,
+      quality: a.quality,
+      fov: fullResFov(a),
+    };
+  }
   const u = await preprocessToUint8(buf, opts);
   const rgb = opts.augment ? augmentUint8(u.data, u.size, opts.augment) : u.data;
   return { data: normalize(rgb, opts.mean, opts.std), size: u.size, quality: u.quality, fov: u.fov };
