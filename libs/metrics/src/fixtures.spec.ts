@@ -6,6 +6,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import {
   MetricsError,
+  aucStatistic,
+  bootstrapCi,
+  bootstrapMetricsAtThreshold,
   averagePrecision,
   brierScore,
   classificationReport,
@@ -234,6 +237,38 @@ describe('misc references', () => {
     for (const [seed, seq] of Object.entries(misc.mulberry32 as Record<string, number[]>)) {
       const r = mulberry32(Number(seed));
       expect(seq.map(() => r())).toEqual(seq);
+    }
+  });
+  test('stratified bootstrap CIs match the Python re-implementation (same PRNG and draw order)', () => {
+    const boots = misc.bootstrap as {
+      case: string;
+      iterations: number;
+      seed: number;
+      threshold: number;
+      auc: [number, number];
+      sensitivity: [number, number];
+      specificity: [number, number];
+    }[];
+    expect(boots.length).toBe(3);
+    for (const b of boots) {
+      const c = cases.cases.find((x) => x.name === b.case)!;
+      const opts = { iterations: b.iterations, seed: b.seed };
+      const auc = bootstrapCi(c.labels, c.scores, aucStatistic, opts);
+      const rates = bootstrapMetricsAtThreshold(
+        c.labels,
+        c.scores,
+        b.threshold,
+        ['sensitivity', 'specificity'],
+        opts,
+      );
+      for (const [got, exp] of [
+        [auc, b.auc],
+        [rates.sensitivity, b.sensitivity],
+        [rates.specificity, b.specificity],
+      ] as const) {
+        expect(Math.abs(got.lower - exp[0])).toBeLessThanOrEqual(TOL);
+        expect(Math.abs(got.upper - exp[1])).toBeLessThanOrEqual(TOL);
+      }
     }
   });
   test('normalQuantile matches scipy.stats.norm.ppf', () => {
