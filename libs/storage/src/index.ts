@@ -5,3 +5,4 @@ export * from './retry';
 export * from './local-object-store';
 export * from './s3-object-store';
 export * from './create-object-store';
+export * from './datasets';

@@ -1,0 +1,3 @@
+export * from './dataset-types';
+export * from './dataset-logic';
+export * from './register-dataset';
