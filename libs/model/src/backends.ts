@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as path from 'node:path';
+import { registerFastBatchNormGradient } from './batchnorm-grad';
 import { ModelError } from './errors';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
@@ -134,6 +135,7 @@ export async function initBackend(name: BackendName = 'auto'): Promise<BackendIn
       `backend must be one of ${BACKEND_NAMES.join(', ')}; got "${String(name)}"`,
     );
   }
+  registerFastBatchNormGradient();
   switch (name) {
     case 'auto': {
       const probe = await probeWebGpu();

@@ -22,6 +22,11 @@ const cases: Case[] = [
   { x: [2, 16, 16, 3], k: 7, co: 8, stride: 2, pad: 'same' },
   { x: [1, 13, 12, 2], k: 7, co: 4, stride: 1, pad: 'valid' },
   { x: [2, 12, 12, 3], k: 7, co: 4, stride: 1, pad: 'same' },
+  // Deep-layer shapes with fewer output positions than patch entries (M < K: swapped product).
+  { x: [1, 3, 3, 16], k: 3, co: 8, stride: 1, pad: 'same' },
+  { x: [2, 2, 2, 32], k: 1, co: 12, stride: 1, pad: 'valid' },
+  { x: [2, 4, 4, 16], k: 3, co: 8, stride: 2, pad: 'same' },
+  { x: [1, 5, 5, 16], k: 3, co: 4, stride: 1, pad: 'valid' },
 ];
 
 function randomArray(rng: Rng, n: number): Float32Array {

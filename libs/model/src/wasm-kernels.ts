@@ -153,6 +153,33 @@ function col2imAdd(gcol: Float32Array, dx: Float32Array, g: ConvGeometry, n0: nu
   }
 }
 
+/** Like col2imAdd, but the column gradients are transposed: `gT` is [K × M] for all M rows. */
+function col2imAddTransposed(gT: Float32Array, dx: Float32Array, g: ConvGeometry, m: number): void {
+  const { n, h, w, ci, kh, kw, oh, ow, sh, sw, padTop, padLeft } = g;
+  const rowW = w * ci;
+  let row = 0;
+  for (let img = 0; img < n; img++) {
+    const xImg = img * h * rowW;
+    for (let y = 0; y < oh; y++) {
+      const iy0 = y * sh - padTop;
+      for (let xo = 0; xo < ow; xo++, row++) {
+        const ix0 = xo * sw - padLeft;
+        const kwLo = max(0, -ix0);
+        const kwHi = min(kw, w - ix0);
+        if (kwHi <= kwLo) continue;
+        const len = (kwHi - kwLo) * ci;
+        for (let a = 0; a < kh; a++) {
+          const iy = iy0 + a;
+          if (iy < 0 || iy >= h) continue;
+          let src = (a * kw + kwLo) * ci * m + row;
+          const dst = xImg + iy * rowW + (ix0 + kwLo) * ci;
+          for (let i = 0; i < len; i++, src += m) dx[dst + i] += gT[src];
+        }
+      }
+    }
+  }
+}
+
 /**
  * Conv2DBackpropFilter for wasm: dW[K, CO] = P[M, K]^T · dY[M, CO], computed block by block as
  * dYᵀ[CO, Mb] · P[Mb, K] (no transpose flags) and accumulated in float32.
@@ -175,9 +202,12 @@ function conv2DBackpropFilterWasm(args: {
   const matMul = kernelFn('BatchMatMul');
   const transpose = kernelFn('Transpose');
 
-  const acc = new Float32Array(g.co * k);
   const block = imagesPerBlock(g);
   const pointwise = isPointwise(g);
+  const blocks = Math.ceil(g.n / block);
+  // Several blocks are accumulated in JS; a single block's product is transposed natively.
+  const acc = blocks > 1 ? new Float32Array(g.co * k) : undefined;
+  let single: TensorInfo | undefined;
   for (let n0 = 0; n0 < g.n; n0 += block) {
     const n1 = min(g.n, n0 + block);
     const mb = (n1 - n0) * mImg;
@@ -209,18 +239,32 @@ function conv2DBackpropFilterWasm(args: {
       backend,
       attrs: { transposeA: false, transposeB: false },
     });
-    const prodArr = backend.typedArrayFromHeap(prod) as Float32Array;
-    for (let i = 0; i < acc.length; i++) acc[i] += prodArr[i];
-    backend.disposeData(prod.dataId);
     backend.disposeData(dyT.dataId);
     if (ownPatches) backend.disposeData(patches.dataId);
+    if (acc) {
+      const prodArr = backend.typedArrayFromHeap(prod) as Float32Array;
+      for (let i = 0; i < acc.length; i++) acc[i] += prodArr[i];
+      backend.disposeData(prod.dataId);
+    } else {
+      single = prod;
+    }
   }
-  // acc is [CO, K]; the filter gradient is [K, CO] = [KH, KW, CI, CO].
+  // The product is [CO, K]; the filter gradient is [K, CO] = [KH, KW, CI, CO].
+  if (single) {
+    const t = transpose({
+      inputs: { x: { dataId: single.dataId, shape: [g.co, k], dtype: 'float32' } },
+      backend,
+      attrs: { perm: [1, 0] },
+    });
+    backend.disposeData(single.dataId);
+    return { dataId: t.dataId, shape: filterShape, dtype: 'float32' };
+  }
   const out = backend.makeOutput(filterShape, 'float32');
   const outArr = backend.typedArrayFromHeap(out) as Float32Array;
+  const sums = acc as Float32Array;
   for (let c = 0; c < g.co; c++) {
     const base = c * k;
-    for (let j = 0; j < k; j++) outArr[j * g.co + c] = acc[base + j];
+    for (let j = 0; j < k; j++) outArr[j * g.co + c] = sums[base + j];
   }
   return out;
 }
@@ -246,6 +290,41 @@ function conv2DBackpropInputWasm(args: {
   const matMul = kernelFn('BatchMatMul');
   const transpose = kernelFn('Transpose');
 
+  const m = g.n * mImg;
+  // Which operand XNNPACK packs matters when one side is small: with few output positions
+  // (deep layers, M < K) compute Gᵀ[K, M] = W[K, CO] · dYᵀ[CO, M] so the small dYᵀ is packed.
+  if (m < k) {
+    const dyT = transpose({
+      inputs: { x: { dataId: dy.dataId, shape: [m, g.co], dtype: 'float32' } },
+      backend,
+      attrs: { perm: [1, 0] },
+    });
+    const gT = matMul({
+      inputs: {
+        a: { dataId: filter.dataId, shape: [1, k, g.co], dtype: 'float32' },
+        b: { dataId: dyT.dataId, shape: [1, g.co, m], dtype: 'float32' },
+      },
+      backend,
+      attrs: { transposeA: false, transposeB: false },
+    });
+    backend.disposeData(dyT.dataId);
+    if (isPointwise(g)) {
+      const dx = transpose({
+        inputs: { x: { dataId: gT.dataId, shape: [k, m], dtype: 'float32' } },
+        backend,
+        attrs: { perm: [1, 0] },
+      });
+      backend.disposeData(gT.dataId);
+      return { dataId: dx.dataId, shape: inputShape, dtype: 'float32' };
+    }
+    const out = backend.makeOutput(inputShape, 'float32');
+    const outArr = backend.typedArrayFromHeap(out) as Float32Array;
+    outArr.fill(0);
+    col2imAddTransposed(backend.typedArrayFromHeap(gT) as Float32Array, outArr, g, m);
+    backend.disposeData(gT.dataId);
+    return out;
+  }
+
   const wT = transpose({
     inputs: { x: { dataId: filter.dataId, shape: [k, g.co], dtype: 'float32' } },
     backend,
@@ -255,7 +334,7 @@ function conv2DBackpropInputWasm(args: {
 
   if (isPointwise(g)) {
     const prod = matMul({
-      inputs: { a: { dataId: dy.dataId, shape: [1, g.n * mImg, g.co], dtype: 'float32' }, b: wT3 },
+      inputs: { a: { dataId: dy.dataId, shape: [1, m, g.co], dtype: 'float32' }, b: wT3 },
       backend,
       attrs: { transposeA: false, transposeB: false },
     });
