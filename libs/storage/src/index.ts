@@ -6,3 +6,4 @@ export * from './local-object-store';
 export * from './s3-object-store';
 export * from './create-object-store';
 export * from './datasets';
+export * from './cache/tensor-cache';
