@@ -1,0 +1,27 @@
+import { access, constants, mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const STORAGE_PROBE = Symbol('STORAGE_PROBE');
+
+/** Answers whether the configured object store can be reached. */
+export interface StorageProbe {
+  probe(): Promise<void>;
+}
+
+/** file:// roots: the folder exists (created if missing) and is writable. */
+export function localStorageProbe(uri: string): StorageProbe {
+  const path = uri.startsWith('file://./') ? resolve(uri.slice('file://'.length)) : fileURLToPath(uri);
+  return {
+    async probe() {
+      await mkdir(path, { recursive: true });
+      await access(path, constants.W_OK);
+    },
+  };
+}
+
+/** The probe for the configured STORAGE_URI. */
+export function storageProbeFor(config: { STORAGE_URI: string }): StorageProbe {
+  if (config.STORAGE_URI.startsWith('file://')) return localStorageProbe(config.STORAGE_URI);
+  throw new Error(`no readiness probe for ${config.STORAGE_URI} yet`);
+}

@@ -1,0 +1,29 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { WorkerConfig } from '@fundus/config';
+import { QueueName, type HandlerRegistration } from '@fundus/jobs';
+import { InfraModule } from '@fundus/platform';
+import { pingHandler } from './handlers/ping.handler';
+import { CONSUMED_QUEUES, HANDLERS, WorkerHost } from './worker-host.service';
+
+/** Queues a worker consumes: the configured kinds, plus the system queue every worker answers. */
+export function consumedQueues(config: WorkerConfig): QueueName[] {
+  const known = new Set<string>(Object.values(QueueName));
+  return [QueueName.System, ...config.WORKER_QUEUES.filter((q) => known.has(q)).map((q) => q as QueueName)];
+}
+
+@Module({})
+export class WorkerModule {
+  static forRoot(config: WorkerConfig): DynamicModule {
+    const queues = consumedQueues(config);
+    const handlers: HandlerRegistration[] = [pingHandler(queues) as HandlerRegistration];
+    return {
+      module: WorkerModule,
+      imports: [InfraModule.forRoot(config)],
+      providers: [
+        { provide: CONSUMED_QUEUES, useValue: queues },
+        { provide: HANDLERS, useValue: handlers },
+        WorkerHost,
+      ],
+    };
+  }
+}
