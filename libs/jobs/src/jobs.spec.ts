@@ -24,7 +24,7 @@ describe('job contract', () => {
       db: 2,
       maxRetriesPerRequest: null,
     });
-    expect(redisConnection('rediss://cache:6379').tls).toEqual({});
+    expect((redisConnection('rediss://cache:6379') as { tls?: object }).tls).toEqual({});
   });
 });
 
