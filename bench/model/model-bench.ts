@@ -158,13 +158,18 @@ async function main(): Promise<void> {
   };
   const iters = quick ? 2 : 3;
 
-  const anchors = new Map<number, Row>();
-  for (const s of sizes) {
-    const a1 = await ortInference(s, 4, 1, iters);
-    anchors.set(s, a1);
-    log(a1);
-    log(await ortInference(s, 4, 2, iters));
-  }
+  // The anchor (ORT, 1 thread: tfjs wasm runs one thread under Node) is measured right before and
+  // right after each tfjs inference measurement and averaged, so machine load shifts both alike.
+  const anchorAround = async (size: number, measure: () => Promise<Row>): Promise<void> => {
+    const before = await ortInference(size, 4, 1, iters);
+    const r = await measure();
+    const after = await ortInference(size, 4, 1, iters);
+    const anchor = row({ ...before, imgPerSec: (before.imgPerSec + after.imgPerSec) / 2 });
+    log(anchor);
+    log({ ...r, anchor: anchor.engine, ratio: r.imgPerSec / anchor.imgPerSec });
+  };
+  const loadBefore = os.loadavg()[0];
+  for (const s of sizes) log(await ortInference(s, 4, 2, iters));
 
   for (const b of backends) {
     let engine: string = `tfjs ${b}`;
@@ -180,11 +185,10 @@ async function main(): Promise<void> {
     // Software WebGPU (lavapipe) is orders of magnitude slower: measure the smallest size only.
     const soft = b === 'webgpu' && engine.includes('lavapipe');
     for (const s of soft ? sizes.slice(0, 1) : sizes) {
-      const r = await tfjsInference(engine, 'resnet50', s, 4, soft ? 1 : iters);
-      const a = anchors.get(s) as Row;
-      log({ ...r, anchor: a.engine, ratio: r.imgPerSec / a.imgPerSec });
+      await anchorAround(s, () => tfjsInference(engine, 'resnet50', s, 4, soft ? 1 : iters));
     }
     log(await tfjsTraining(engine, 'resnet50', 64, soft ? 2 : 8, soft ? 1 : quick ? 2 : 3));
+    if (!soft && !quick) log(await tfjsTraining(engine, 'resnet50', 64, 16, 2));
     if (!soft && !quick && sizes.includes(128)) log(await tfjsTraining(engine, 'resnet50', 128, 4, 2));
     log(await tfjsTraining(engine, 'tiny-resnet', 64, 16, soft ? 2 : 8));
   }

@@ -1,7 +1,14 @@
 import { createModel } from './architectures';
 import { initBackend } from './backends';
 import { ModelError } from './errors';
-import { loadCheckpoint, loadModel, MemoryModelStore, saveCheckpoint, saveModel } from './model-io';
+import {
+  loadCheckpoint,
+  loadModel,
+  loadPretrainedWeights,
+  MemoryModelStore,
+  saveCheckpoint,
+  saveModel,
+} from './model-io';
 import { predictProbabilities } from './predict';
 import { allImages, SpotData } from './spec-helpers';
 import { trainModel } from './train';
@@ -75,6 +82,28 @@ describe('model save/load', () => {
     expect(Array.from(b)).toEqual(Array.from(a));
     model.dispose();
     loaded.dispose();
+  });
+
+  it('loads pretrained weights by name from a stored tfjs layers model (e.g. converted Keras ImageNet weights)', async () => {
+    const store = new MemoryModelStore();
+    const source = createModel({ architecture: 'resnet18', inputSize: 32, seed: 1 });
+    await saveModel(source, store, 'pretrained/resnet18');
+    const target = createModel({ architecture: 'resnet18', inputSize: 64, seed: 2 });
+    const { loaded, missing } = await loadPretrainedWeights(target, store, 'pretrained/resnet18');
+    expect(missing).toEqual([]);
+    expect(loaded).toContain('conv5_block2_2_conv/kernel');
+    expect(Array.from(target.getLayer('conv4_block1_0_bn').getWeights()[0].dataSync())).toEqual(
+      Array.from(source.getLayer('conv4_block1_0_bn').getWeights()[0].dataSync()),
+    );
+    const tiny = createModel({ architecture: 'tiny-resnet', inputSize: 32, seed: 1 });
+    await rejectsWith(
+      loadPretrainedWeights(tiny, store, 'pretrained/resnet18'),
+      'incompatible-checkpoint',
+      /does not match/,
+    );
+    source.dispose();
+    target.dispose();
+    tiny.dispose();
   });
 
   it('reports missing and malformed objects with codes', async () => {

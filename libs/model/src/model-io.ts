@@ -11,6 +11,7 @@
  * - `p/optimizer.bin` the optimizer's slot tensors, concatenated float32.
  */
 import * as tf from '@tensorflow/tfjs';
+import { loadWeightsByName } from './architectures';
 import { ModelError } from './errors';
 import type { OptimizerState } from './optimizers';
 import type { TrainState } from './train';
@@ -159,6 +160,43 @@ export async function loadModel(
         cause: err,
       },
     );
+  }
+}
+
+/**
+ * Loads weights by layer name from a tfjs layers model stored under `prefix` (model.json plus its
+ * weight shards) — e.g. keras.applications.ResNet50 ImageNet weights converted with
+ * tensorflowjs_converter — into `model`. Layers absent from the source (our 2-logit head) keep their
+ * initial weights.
+ * @returns names loaded and names left untouched
+ * @throws ModelError `not-found`, `incompatible-checkpoint` (unreadable, or a shape mismatch)
+ */
+export async function loadPretrainedWeights(
+  model: tf.LayersModel,
+  store: ModelStore,
+  prefix: string,
+): Promise<{ loaded: string[]; missing: string[] }> {
+  const key = join(prefix, 'model.json');
+  let json: { weightsManifest?: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> };
+  try {
+    json = JSON.parse((await read(store, key)).toString('utf8'));
+  } catch (err) {
+    if (err instanceof ModelError) throw err;
+    throw new ModelError('incompatible-checkpoint', `"${key}" is not JSON`, { cause: err });
+  }
+  if (!Array.isArray(json.weightsManifest))
+    throw new ModelError('incompatible-checkpoint', `"${key}" has no weightsManifest`);
+  const named: Record<string, tf.Tensor> = {};
+  try {
+    for (const group of json.weightsManifest) {
+      const shards = await Promise.all(group.paths.map((p) => read(store, join(prefix, p))));
+      const bytes = Buffer.concat(shards);
+      const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+      Object.assign(named, tf.io.decodeWeights(buf, group.weights));
+    }
+    return loadWeightsByName(model, named);
+  } finally {
+    tf.dispose(Object.values(named));
   }
 }
 
