@@ -195,7 +195,8 @@ async function main(): Promise<void> {
 
   const cpu = os.cpus();
   console.log(
-    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${new Date().toISOString()}\n`,
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ` +
+      `${new Date().toISOString()}; 1-min load average ${loadBefore.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end\n`,
   );
   console.log('| what | engine | model | px | batch | img/s | ms/img | vs anchor (same run) |');
   console.log('|---|---|---|---|---|---|---|---|');
