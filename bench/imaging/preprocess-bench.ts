@@ -2,6 +2,8 @@
  * Benchmark: images/s from a 2048×1536 JPEG to a normalised 224×224 float32 tensor (`preprocess`),
  * against sharp's plain decode + resize of the same file to 224×224 raw RGB, in the same run.
  * Rounds alternate between the two so that machine noise hits both alike; the median round counts.
+ * Reported three ways: one image at a time, four in flight (how a scoring worker runs), and CPU time
+ * per image (all threads), which other load on the machine disturbs least.
  *
  * Run: npx tsx bench/imaging/preprocess-bench.ts [rounds=7] [imagesPerRound=40]
  */
@@ -11,10 +13,55 @@ import { generateFundus, preprocess } from '@fundus/imaging';
 
 const SIZE = 224;
 
-async function timeIt(n: number, f: () => Promise<unknown>): Promise<number> {
+/** Images per second over `n` calls, `inFlight` at a time (1 = strictly sequential). */
+async function timeIt(n: number, f: () => Promise<unknown>, inFlight = 1): Promise<number> {
+  let next = 0;
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await f();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next++ < n) await f();
+    }),
+  );
   return n / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+interface Series {
+  baseline: number[];
+  preprocess: number[];
+}
+
+/** Alternating rounds (order flipped every round) of baseline and preprocess at one concurrency. */
+async function series(
+  rounds: number,
+  n: number,
+  inFlight: number,
+  baseline: () => Promise<unknown>,
+  ours: () => Promise<unknown>,
+): Promise<Series> {
+  const s: Series = { baseline: [], preprocess: [] };
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      s.baseline.push(await timeIt(n, baseline, inFlight));
+      s.preprocess.push(await timeIt(n, ours, inFlight));
+    } else {
+      s.preprocess.push(await timeIt(n, ours, inFlight));
+      s.baseline.push(await timeIt(n, baseline, inFlight));
+    }
+  }
+  return s;
+}
+
+function summary(s: Series) {
+  const mb = median(s.baseline);
+  const mo = median(s.preprocess);
+  return {
+    baselineImgPerS: +mb.toFixed(1),
+    preprocessImgPerS: +mo.toFixed(1),
+    ratioOfMedians: +(mo / mb).toFixed(3),
+    medianRoundRatio: +median(s.baseline.map((x, i) => s.preprocess[i] / x)).toFixed(3),
+    baselineRounds: s.baseline.map((x) => +x.toFixed(1)),
+    preprocessRounds: s.preprocess.map((x) => +x.toFixed(1)),
+  };
 }
 
 function median(xs: number[]): number {
@@ -40,20 +87,21 @@ async function main(): Promise<void> {
     throw new Error('unexpected preprocess output');
   await timeIt(10, baseline);
   await timeIt(10, ours);
-  const b: number[] = [];
-  const o: number[] = [];
+  const sequential = await series(rounds, n, 1, baseline, ours);
+  const pipelined = await series(rounds, n, 4, baseline, ours);
+  // CPU time per image (all threads of this process), a second view that is less sensitive to other load.
+  const cpu = async (f: () => Promise<unknown>) => {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) await f();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1e3 / n;
+  };
+  const cpuB: number[] = [];
+  const cpuO: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    if (r % 2 === 0) {
-      b.push(await timeIt(n, baseline));
-      o.push(await timeIt(n, ours));
-    } else {
-      o.push(await timeIt(n, ours));
-      b.push(await timeIt(n, baseline));
-    }
+    cpuB.push(await cpu(baseline));
+    cpuO.push(await cpu(ours));
   }
-  const mb = median(b);
-  const mo = median(o);
-  const ratios = b.map((x, i) => o[i] / x);
   console.log(
     JSON.stringify(
       {
@@ -68,12 +116,13 @@ async function main(): Promise<void> {
         jpegBytes: jpeg.length,
         rounds,
         imagesPerRound: n,
-        baselineImgPerS: +mb.toFixed(1),
-        preprocessImgPerS: +mo.toFixed(1),
-        ratioOfMedians: +(mo / mb).toFixed(3),
-        medianRoundRatio: +median(ratios).toFixed(3),
-        baselineRounds: b.map((x) => +x.toFixed(1)),
-        preprocessRounds: o.map((x) => +x.toFixed(1)),
+        sequential: summary(sequential),
+        fourInFlight: summary(pipelined),
+        cpuMsPerImage: {
+          baseline: +median(cpuB).toFixed(2),
+          preprocess: +median(cpuO).toFixed(2),
+          ratio: +(median(cpuB) / median(cpuO)).toFixed(3),
+        },
       },
       null,
       2,

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { Metadata, OutputInfo, Sharp, SharpOptions } from 'sharp';
 import { ImagingError } from './errors';
+import { sniffHeader } from './sniff';
 
 /** Safety limits applied before and during decoding. */
 export interface DecodeLimits {
@@ -39,10 +40,6 @@ export interface ImageInfo {
   height: number;
   /** EXIF orientation tag 1–8 (1 when absent). */
   orientation: number;
-  /** Colour space of the stored pixels as reported by libvips (e.g. `srgb`, `cmyk`, `b-w`). */
-  space: string;
-  /** Stored bit depth name (`uchar`, `ushort`, …). */
-  depth: string;
 }
 
 function resolveLimits(limits?: DecodeLimits): Required<DecodeLimits> {
@@ -87,27 +84,36 @@ export function sharpInputOptions(l: Required<DecodeLimits>): SharpOptions {
 }
 
 /**
- * Reads and validates the header only (no pixel decode). Throws {@link ImagingError} with codes
+ * Reads and validates the header only (no pixel decode): JPEG and PNG headers are parsed here, other
+ * formats by libvips. Throws {@link ImagingError} with codes
  * `empty`, `too-many-bytes`, `unsupported`, `corrupt`, `too-many-pixels`, `too-small`.
  */
 export async function inspectImage(buf: Buffer, limits?: DecodeLimits): Promise<ImageInfo> {
   const l = resolveLimits(limits);
   checkBytes(buf, l);
-  let meta: Metadata;
-  try {
-    // limitInputPixels is not applied by metadata(); we check the header's claim ourselves below.
-    meta = await sharp(buf, { failOn: 'error', limitInputPixels: false }).metadata();
-  } catch (e) {
-    throw toImagingError(e);
+  const sniffed = sniffHeader(buf);
+  let format: string;
+  let w: number;
+  let h: number;
+  let orientation: number;
+  if (sniffed) {
+    ({ format, width: w, height: h, orientation } = sniffed);
+  } else {
+    let meta: Metadata;
+    try {
+      // limitInputPixels is not applied by metadata(); we check the header's claim ourselves below.
+      meta = await sharp(buf, { failOn: 'error', limitInputPixels: false }).metadata();
+    } catch (e) {
+      throw toImagingError(e);
+    }
+    format = meta.format as string;
+    orientation = meta.orientation && meta.orientation >= 1 && meta.orientation <= 8 ? meta.orientation : 1;
+    w = meta.width ?? 0;
+    h = meta.height ?? 0;
   }
-  const format = meta.format as string;
   if (!(SUPPORTED_FORMATS as readonly string[]).includes(format)) {
     throw new ImagingError('unsupported', `format '${format}' is not accepted`);
   }
-  const orientation =
-    meta.orientation && meta.orientation >= 1 && meta.orientation <= 8 ? meta.orientation : 1;
-  const w = meta.width ?? 0;
-  const h = meta.height ?? 0;
   if (!(w > 0 && h > 0)) throw new ImagingError('corrupt', 'header has no valid dimensions');
   if (w * h > l.maxPixels) {
     throw new ImagingError('too-many-pixels', `header claims ${w}×${h} pixels; the limit is ${l.maxPixels}`);
@@ -121,8 +127,6 @@ export async function inspectImage(buf: Buffer, limits?: DecodeLimits): Promise<
     width: swap ? h : w,
     height: swap ? w : h,
     orientation,
-    space: String(meta.space ?? 'unknown'),
-    depth: String(meta.depth ?? 'unknown'),
   };
 }
 
@@ -131,10 +135,11 @@ function toRgbPipeline(p: Sharp): Sharp {
   return p.flatten({ background: '#000000' }).toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' });
 }
 
-async function runToRgb(p: Sharp): Promise<DecodedImage> {
+async function runToRgb(build: () => Sharp): Promise<DecodedImage> {
   let out: { data: Buffer; info: OutputInfo };
   try {
-    out = await p.toBuffer({ resolveWithObject: true });
+    // Building the pipeline can throw synchronously (bad options, empty input): map that too.
+    out = await build().toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw toImagingError(e);
   }
@@ -157,7 +162,7 @@ async function runToRgb(p: Sharp): Promise<DecodedImage> {
 export async function decodeImage(buf: Buffer, limits?: DecodeLimits): Promise<DecodedImage> {
   const l = resolveLimits(limits);
   await inspectImage(buf, l);
-  return runToRgb(toRgbPipeline(sharp(buf, sharpInputOptions(l)).rotate()));
+  return runToRgb(() => toRgbPipeline(sharp(buf, sharpInputOptions(l)).rotate()));
 }
 
 /** A decode at reduced resolution plus the geometry needed to map back to full-resolution pixels. */
@@ -191,17 +196,12 @@ export async function decodeScaled(
       break;
     }
   }
-  let p = sharp(buf, sharpInputOptions(l)).rotate();
-  if (shrink > 1) {
-    p = p.resize(
-      Math.max(1, Math.round(info.width / shrink)),
-      Math.max(1, Math.round(info.height / shrink)),
-      {
-        fit: 'fill',
-        kernel: 'linear',
-      },
-    );
-  }
-  const img = await runToRgb(toRgbPipeline(p));
+  const img = await runToRgb(() => {
+    const p = sharp(buf, sharpInputOptions(l)).rotate();
+    if (shrink <= 1) return toRgbPipeline(p);
+    const w = Math.max(1, Math.round(info.width / shrink));
+    const h = Math.max(1, Math.round(info.height / shrink));
+    return toRgbPipeline(p.resize(w, h, { fit: 'fill', kernel: 'linear' }));
+  });
   return { ...img, info, scaleX: info.width / img.width, scaleY: info.height / img.height };
 }

@@ -18,13 +18,14 @@ export interface FovDetection extends Fov {
 }
 
 /** Target number of analysis cells along the long side: enough for ±1 % radius accuracy, cheap to scan. */
-const GRID_LONG_SIDE = 160;
+const GRID_LONG_SIDE = 96;
 
 /**
  * Finds the fundus field of view — the bright disc on a black surround — in an RGB image.
  *
- * Method: sample max(R,G,B) (mean of the 2×2 pixels at each cell centre) on a ≤160-cell grid; threshold at 15 % of the 99th percentile (≥ 8);
- * take the left/right-most mask cell of every row and the top/bottom-most of every column, dropping
+ * Method: sample max(R,G,B) (mean of the 2×2 pixels at each cell centre) on a ≤96-cell grid; threshold at 15 % of the 99th percentile (≥ 8);
+ * take the left/right-most mask cell of every row and the top/bottom-most of every column, place the
+ * boundary between it and its outside neighbour by linear interpolation of the threshold crossing, dropping
  * points that lie on the image border (the disc is often cut by the frame); least-squares circle fit
  * (Kåsa) with one round of outlier rejection. Falls back to the mask's bounding box, then to the
  * centred inscribed circle.
@@ -33,7 +34,7 @@ const GRID_LONG_SIDE = 160;
  * @returns circle in the pixel coordinates of `rgb` (x right, y down; pixel centres at +0.5).
  */
 export function detectFov(rgb: Uint8Array, width: number, height: number): FovDetection {
-  const step = Math.max(1, Math.floor(Math.max(width, height) / GRID_LONG_SIDE));
+  const step = Math.max(1, Math.ceil(Math.max(width, height) / GRID_LONG_SIDE));
   const gw = Math.floor(width / step);
   const gh = Math.floor(height / step);
   const grid = new Float32Array(gw * gh);
@@ -113,11 +114,11 @@ export function detectFov(rgb: Uint8Array, width: number, height: number): FovDe
     by1 = Math.max(by1, gy);
     const y = (gy + 0.5) * step;
     if (first > 0) {
-      px.push(first * step);
+      px.push(crossing(grid[row + first - 1], grid[row + first], first - 1, threshold, step));
       py.push(y);
     }
     if (last < gw - 1) {
-      px.push((last + 1) * step);
+      px.push(crossing(grid[row + last + 1], grid[row + last], last + 1, threshold, step, -1));
       py.push(y);
     }
   }
@@ -140,11 +141,11 @@ export function detectFov(rgb: Uint8Array, width: number, height: number): FovDe
     const x = (gx + 0.5) * step;
     if (first > 0) {
       px.push(x);
-      py.push(first * step);
+      py.push(crossing(grid[(first - 1) * gw + gx], grid[first * gw + gx], first - 1, threshold, step));
     }
     if (last < gh - 1) {
       px.push(x);
-      py.push((last + 1) * step);
+      py.push(crossing(grid[(last + 1) * gw + gx], grid[last * gw + gx], last + 1, threshold, step, -1));
     }
   }
   if (bx1 < 0) return fallback(threshold, coverage);
@@ -238,4 +239,15 @@ function max3(rgb: Uint8Array, o: number): number {
   const g = rgb[o + 1];
   const b = rgb[o + 2];
   return r > g ? (r > b ? r : b) : g > b ? g : b;
+}
+
+/**
+ * Sub-cell position (in pixels) where brightness crosses `t` between an outside cell (index `outIdx`,
+ * value `vOut`) and its inside neighbour (`vIn`, at `outIdx + dir`), by linear interpolation of the
+ * cell-centre values. Falls back to the cell edge when the values do not bracket `t`.
+ */
+function crossing(vOut: number, vIn: number, outIdx: number, t: number, step: number, dir = 1): number {
+  const c = (outIdx + 0.5) * step;
+  if (!(vIn > t && vOut <= t)) return c + dir * 0.5 * step;
+  return c + (dir * step * (t - vOut)) / (vIn - vOut);
 }

@@ -11,3 +11,4 @@ export * from './synthetic';
 export * from './fixtures';
 export * from './dataset';
 export * from './resample';
+export * from './sniff';

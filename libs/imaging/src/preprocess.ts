@@ -31,7 +31,10 @@ export type PreprocessUint8Options = Pick<PreprocessOptions, 'size' | 'enhance' 
 
 /** Output of {@link preprocessToUint8}. */
 export interface PreprocessUint8Result {
-  /** `size * size * 3` bytes, RGB interleaved (HWC): the FOV's bounding square, FOV = inscribed circle. */
+  /**
+   * `size * size * 3` bytes, RGB interleaved (HWC): the FOV's bounding square, FOV = inscribed circle;
+   * pixels outside the circle (beyond a 1-pixel margin) are black.
+   */
   data: Uint8Array;
   size: number;
   quality: QualityReport;

@@ -51,6 +51,22 @@ export interface QualityReport {
 
 const GRID = 96;
 
+/** Cells of the GRID×GRID square whose centre lies within `frac` of the inscribed circle's radius. */
+function discMask(frac: number): Uint8Array {
+  const m = new Uint8Array(GRID * GRID);
+  const c = GRID / 2;
+  for (let j = 0; j < GRID; j++) {
+    for (let i = 0; i < GRID; i++) {
+      const dx = i + 0.5 - c;
+      const dy = j + 0.5 - c;
+      m[j * GRID + i] = dx * dx + dy * dy < (frac * c) ** 2 ? 1 : 0;
+    }
+  }
+  return m;
+}
+const INSIDE_95 = discMask(0.95);
+const INSIDE_80 = discMask(0.8);
+
 /**
  * Measures exposure, field of view, sharpness and colour of an RGB image whose FOV is known, and applies
  * the thresholds. Pure function of the pixels: same input, same report.
@@ -93,25 +109,22 @@ export function assessQuality(
       valid[k] = 1;
     }
   }
-  const c = GRID / 2;
-  const inside = (i: number, j: number, frac: number) => {
-    const dx = i + 0.5 - c;
-    const dy = j + 0.5 - c;
-    return dx * dx + dy * dy < (frac * c) ** 2;
-  };
   let lum = 0;
   let colour = 0;
   let gSum = 0;
   let n = 0;
-  for (let j = 0; j < GRID; j++) {
-    for (let i = 0; i < GRID; i++) {
-      const k = j * GRID + i;
-      if (!valid[k] || (fov.found && !inside(i, j, 0.95))) continue;
-      lum += 0.299 * R[k] + 0.587 * G[k] + 0.114 * B[k];
-      colour += Math.max(Math.abs(R[k] - G[k]), Math.abs(G[k] - B[k]));
-      gSum += G[k];
-      n++;
-    }
+  const centre = fov.found ? INSIDE_95 : null;
+  for (let k = 0; k < GRID * GRID; k++) {
+    if (!valid[k] || (centre && !centre[k])) continue;
+    const r = R[k];
+    const g = G[k];
+    const b = B[k];
+    lum += 0.299 * r + 0.587 * g + 0.114 * b;
+    const rg = r > g ? r - g : g - r;
+    const gb = g > b ? g - b : b - g;
+    colour += rg > gb ? rg : gb;
+    gSum += g;
+    n++;
   }
   const meanLuminance = n ? lum / n : 0;
   const colourfulness = n ? colour / n : 0;
@@ -127,7 +140,7 @@ export function assessQuality(
       for (let i = 1; i < GRID - 1; i++) {
         const k = j * GRID + i;
         if (
-          !inside(i, j, 0.8) ||
+          !INSIDE_80[k] ||
           !valid[k] ||
           !valid[k - 1] ||
           !valid[k + 1] ||

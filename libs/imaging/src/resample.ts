@@ -38,7 +38,8 @@ function taps(origin: number, step: number, n: number, limit: number): Taps {
 /**
  * Resamples the square bounding `circle` (centre/radius in `rgb`'s pixels) to `size × size` with a
  * separable triangle filter (bilinear when enlarging, area-like antialiasing when reducing). Parts of
- * the square outside the image are black. Pure JS: cheaper than a second native pipeline at these sizes.
+ * the square outside the image, and outside the FOV circle (see {@link maskOutsideCircle}), are black.
+ * Pure JS: cheaper than a second native pipeline at these sizes.
  * @param rgb `width * height * 3` bytes. @returns `size * size * 3` bytes.
  */
 export function resampleSquare(
@@ -97,11 +98,12 @@ export function resampleSquare(
       out[o + x] = s <= 0 ? 0 : s >= 255 ? 255 : s + 0.5;
     }
   }
-  return out;
+  return maskOutsideCircle(out, size);
 }
 
 /**
- * Bilinear resampling of the square bounding `circle` to `size × size` (black outside the image). Only
+ * Bilinear resampling of the square bounding `circle` to `size × size` (black outside the image and
+ * outside the circle, like {@link maskOutsideCircle}; those pixels are not even sampled). Only
  * right for reductions up to ~1.3× (no antialiasing); {@link resampleSquare} handles any ratio.
  * When `lut` (768 floats: channel-major, 256 per channel) is given, writes `lut[c·256 + round(v)]` into
  * a Float32Array instead of bytes — i.e. resampling and normalisation in one pass, bit-identical to
@@ -166,40 +168,82 @@ export function bilinearSquare(
   setup(ox, width, xi0, xi1, xw0, xw1, 3);
   setup(oy, height, yi0, yi1, yw0, yw1, width * 3);
   const n = size * size * 3;
-  const bytes = lut ? null : new Uint8Array(n);
-  const floats = lut ? new Float32Array(n) : null;
-  let o = 0;
+  const out = lut ? new Float32Array(n) : new Uint8Array(n);
+  // Without a LUT, an identity table gives the bytes: one loop body for both outputs.
+  const table = lut ?? IDENTITY_LUT;
+  const black0 = table[0];
+  const black1 = table[256];
+  const black2 = table[512];
+  const half = size / 2;
+  const rMask = (half + MASK_MARGIN) ** 2;
   for (let y = 0; y < size; y++) {
     const r0 = yi0[y];
     const r1 = yi1[y];
     const a0 = yw0[y];
     const a1 = yw1[y];
-    for (let x = 0; x < size; x++, o += 3) {
-      const c0 = xi0[x];
-      const c1 = xi1[x];
+    // Only the pixels inside the FOV circle are sampled; the rest is black (see maskOutsideCircle).
+    const dy = y + 0.5 - half;
+    const span = rMask > dy * dy ? Math.sqrt(rMask - dy * dy) : -1;
+    const xs = span < 0 ? size : Math.max(0, Math.ceil(half - span - 0.5));
+    const xe = span < 0 ? size : Math.min(size, Math.floor(half + span - 0.5) + 1);
+    let o = y * size * 3;
+    for (let x = 0; x < xs; x++, o += 3) {
+      out[o] = black0;
+      out[o + 1] = black1;
+      out[o + 2] = black2;
+    }
+    for (let x = xs; x < xe; x++, o += 3) {
       const b0 = xw0[x];
       const b1 = xw1[x];
       const w00 = a0 * b0;
       const w01 = a0 * b1;
       const w10 = a1 * b0;
       const w11 = a1 * b1;
-      const p00 = r0 + c0;
-      const p01 = r0 + c1;
-      const p10 = r1 + c0;
-      const p11 = r1 + c1;
-      const r = (rgb[p00] * w00 + rgb[p01] * w01 + rgb[p10] * w10 + rgb[p11] * w11 + 0.5) | 0;
-      const g = (rgb[p00 + 1] * w00 + rgb[p01 + 1] * w01 + rgb[p10 + 1] * w10 + rgb[p11 + 1] * w11 + 0.5) | 0;
-      const b = (rgb[p00 + 2] * w00 + rgb[p01 + 2] * w01 + rgb[p10 + 2] * w10 + rgb[p11 + 2] * w11 + 0.5) | 0;
-      if (floats) {
-        floats[o] = lut![r];
-        floats[o + 1] = lut![256 + g];
-        floats[o + 2] = lut![512 + b];
-      } else {
-        bytes![o] = r;
-        bytes![o + 1] = g;
-        bytes![o + 2] = b;
-      }
+      const p00 = r0 + xi0[x];
+      const p01 = r0 + xi1[x];
+      const p10 = r1 + xi0[x];
+      const p11 = r1 + xi1[x];
+      out[o] = table[(rgb[p00] * w00 + rgb[p01] * w01 + rgb[p10] * w10 + rgb[p11] * w11 + 0.5) | 0];
+      out[o + 1] =
+        table[
+          256 +
+            ((rgb[p00 + 1] * w00 + rgb[p01 + 1] * w01 + rgb[p10 + 1] * w10 + rgb[p11 + 1] * w11 + 0.5) | 0)
+        ];
+      out[o + 2] =
+        table[
+          512 +
+            ((rgb[p00 + 2] * w00 + rgb[p01 + 2] * w01 + rgb[p10 + 2] * w10 + rgb[p11 + 2] * w11 + 0.5) | 0)
+        ];
+    }
+    for (let x = Math.max(xs, xe); x < size; x++, o += 3) {
+      out[o] = black0;
+      out[o + 1] = black1;
+      out[o + 2] = black2;
     }
   }
-  return (floats ?? bytes)!;
+  return out;
 }
+
+/** Pixels whose centre lies more than this (output pixels) outside the FOV circle are set to black. */
+const MASK_MARGIN = 1;
+
+/**
+ * Sets every pixel of a square `size × size` RGB crop whose centre lies outside the inscribed circle
+ * (plus a 1-pixel margin) to black: the camera's surround (noise, JPEG ringing, burnt-in text) carries
+ * no retinal information and differs between cameras. Works in place; returns `rgb`.
+ */
+export function maskOutsideCircle(rgb: Uint8Array, size: number): Uint8Array {
+  const half = size / 2;
+  const rMask = (half + MASK_MARGIN) ** 2;
+  for (let y = 0; y < size; y++) {
+    const dy = y + 0.5 - half;
+    for (let x = 0; x < size; x++) {
+      const dx = x + 0.5 - half;
+      if (dx * dx + dy * dy > rMask) rgb.fill(0, (y * size + x) * 3, (y * size + x) * 3 + 3);
+    }
+  }
+  return rgb;
+}
+
+/** v → v for each of the three channels (768 entries). */
+const IDENTITY_LUT = Float32Array.from({ length: 768 }, (_, i) => i % 256);
