@@ -23,6 +23,12 @@ export interface SyntheticFundusOptions {
   fov?: { cx: number; cy: number; r: number };
   /** Overall exposure multiplier (1 = normal; < 0.3 gives dark images). Default drawn near 1. */
   exposure?: number;
+  /**
+   * Independent per-channel sensor noise, peak amplitude in 8-bit levels (triangular distribution).
+   * Default 0: luminance-only noise of 1.2–3 levels drawn from the seed. Raise it (e.g. 6–12) for files
+   * whose size per pixel resembles real camera JPEGs, whose noise and fine texture compress worse.
+   */
+  sensorNoise?: number;
   /** JPEG quality 1–100. Default drawn in 82–95. */
   jpegQuality?: number;
 }
@@ -387,6 +393,7 @@ export function renderFundus(opts: SyntheticFundusOptions): RenderedFundus {
   const gx = Math.cos(gradAngle);
   const gy = Math.sin(gradAngle);
   const noiseAmp = rng.uniform(1.2, 3);
+  const chromaNoise = opts.sensorNoise ?? 0;
   const reflex = rng.uniform(0, 0.25);
   const edgeSoft = Math.max(1, r * 0.008);
   for (let y = 0; y < height; y++) {
@@ -474,10 +481,16 @@ export function renderFundus(opts: SyntheticFundusOptions): RenderedFundus {
         B += (tb - B) * bright;
       }
       const m = (inside >= 1 ? 1 : inside) * ill;
-      const n = noiseAmp * (rng.random() + rng.random() - 1);
-      rgb[o] = clamp(R * cast[0] * m + n);
-      rgb[o + 1] = clamp(G * cast[1] * m + n);
-      rgb[o + 2] = clamp(B * cast[2] * m + n);
+      if (chromaNoise > 0) {
+        rgb[o] = clamp(R * cast[0] * m + chromaNoise * (rng.random() + rng.random() - 1));
+        rgb[o + 1] = clamp(G * cast[1] * m + chromaNoise * (rng.random() + rng.random() - 1));
+        rgb[o + 2] = clamp(B * cast[2] * m + chromaNoise * (rng.random() + rng.random() - 1));
+      } else {
+        const n = noiseAmp * (rng.random() + rng.random() - 1);
+        rgb[o] = clamp(R * cast[0] * m + n);
+        rgb[o + 1] = clamp(G * cast[1] * m + n);
+        rgb[o + 2] = clamp(B * cast[2] * m + n);
+      }
     }
   }
   return { rgb, width, height, fov, disc, fovea, severity, lesions };
