@@ -181,8 +181,8 @@ function col2imAddTransposed(gT: Float32Array, dx: Float32Array, g: ConvGeometry
 }
 
 /**
- * Conv2DBackpropFilter for wasm: dW[K, CO] = P[M, K]^T · dY[M, CO], computed block by block as
- * dYᵀ[CO, Mb] · P[Mb, K] (no transpose flags) and accumulated in float32.
+ * Conv2DBackpropFilter for wasm: dW[K, CO] = P[M, K]ᵀ · dY[M, CO] with P the im2col patches,
+ * computed block by block with an explicit (native) transpose of P, no transpose flags.
  * Inputs x [N, H, W, CI], dy [N, OH, OW, CO]; output [KH, KW, CI, CO]. NHWC only, dilation 1.
  */
 function conv2DBackpropFilterWasm(args: {
@@ -205,14 +205,13 @@ function conv2DBackpropFilterWasm(args: {
   const block = imagesPerBlock(g);
   const pointwise = isPointwise(g);
   const blocks = Math.ceil(g.n / block);
-  // Several blocks are accumulated in JS; a single block's product is transposed natively.
-  const acc = blocks > 1 ? new Float32Array(g.co * k) : undefined;
-  let single: TensorInfo | undefined;
+  // dW[K, CO] = Pᵀ[K, Mb] · dY[Mb, CO] per block: the result is already in filter layout, and
+  // the operand XNNPACK packs (dY) is the smaller one in deep layers. Several blocks are summed in JS.
+  const acc = blocks > 1 ? new Float32Array(k * g.co) : undefined;
   for (let n0 = 0; n0 < g.n; n0 += block) {
     const n1 = min(g.n, n0 + block);
     const mb = (n1 - n0) * mImg;
     const whole = n0 === 0 && n1 === g.n;
-    // dY block viewed as [1, Mb, CO], transposed to [1, CO, Mb].
     let dyBlock: TensorInfo = { dataId: dy.dataId, shape: [1, mb, g.co], dtype: 'float32' };
     if (!whole) {
       dyBlock = backend.makeOutput([1, mb, g.co], 'float32');
@@ -221,9 +220,6 @@ function conv2DBackpropFilterWasm(args: {
         src.subarray(n0 * mImg * g.co, n1 * mImg * g.co),
       );
     }
-    const dyT = transpose({ inputs: { x: dyBlock }, backend, attrs: { perm: [0, 2, 1] } });
-    if (!whole) backend.disposeData(dyBlock.dataId);
-
     let patches: TensorInfo;
     let ownPatches = true;
     if (pointwise && whole) {
@@ -234,38 +230,22 @@ function conv2DBackpropFilterWasm(args: {
       const xs = backend.typedArrayFromHeap(x) as Float32Array;
       im2col(xs, backend.typedArrayFromHeap(patches) as Float32Array, g, n0, n1);
     }
+    const patchesT = transpose({ inputs: { x: patches }, backend, attrs: { perm: [0, 2, 1] } });
+    if (ownPatches) backend.disposeData(patches.dataId);
     const prod = matMul({
-      inputs: { a: dyT, b: patches },
+      inputs: { a: patchesT, b: dyBlock },
       backend,
       attrs: { transposeA: false, transposeB: false },
     });
-    backend.disposeData(dyT.dataId);
-    if (ownPatches) backend.disposeData(patches.dataId);
-    if (acc) {
-      const prodArr = backend.typedArrayFromHeap(prod) as Float32Array;
-      for (let i = 0; i < acc.length; i++) acc[i] += prodArr[i];
-      backend.disposeData(prod.dataId);
-    } else {
-      single = prod;
-    }
-  }
-  // The product is [CO, K]; the filter gradient is [K, CO] = [KH, KW, CI, CO].
-  if (single) {
-    const t = transpose({
-      inputs: { x: { dataId: single.dataId, shape: [g.co, k], dtype: 'float32' } },
-      backend,
-      attrs: { perm: [1, 0] },
-    });
-    backend.disposeData(single.dataId);
-    return { dataId: t.dataId, shape: filterShape, dtype: 'float32' };
+    backend.disposeData(patchesT.dataId);
+    if (!whole) backend.disposeData(dyBlock.dataId);
+    if (!acc) return { dataId: prod.dataId, shape: filterShape, dtype: 'float32' };
+    const prodArr = backend.typedArrayFromHeap(prod) as Float32Array;
+    for (let i = 0; i < acc.length; i++) acc[i] += prodArr[i];
+    backend.disposeData(prod.dataId);
   }
   const out = backend.makeOutput(filterShape, 'float32');
-  const outArr = backend.typedArrayFromHeap(out) as Float32Array;
-  const sums = acc as Float32Array;
-  for (let c = 0; c < g.co; c++) {
-    const base = c * k;
-    for (let j = 0; j < k; j++) outArr[j * g.co + c] = sums[base + j];
-  }
+  (backend.typedArrayFromHeap(out) as Float32Array).set(acc as Float32Array);
   return out;
 }
 
