@@ -176,6 +176,20 @@ describe('formats', () => {
     for (let c = 0; c < 3; c++) expect(Math.abs(got[c] - want[c])).toBeLessThanOrEqual(tol);
   });
 
+  it('converts pixels tagged with an embedded ICC profile (Display P3) to sRGB', async () => {
+    const flat = Buffer.alloc(W * H * 3);
+    for (let i = 0; i < W * H; i++) flat.set([200, 60, 30], i * 3);
+    const p3 = await sharp(flat, { raw: { width: W, height: H, channels: 3 } })
+      .withIccProfile('p3')
+      .jpeg({ quality: 98 })
+      .toBuffer();
+    expect((await sharp(p3).metadata()).hasProfile).toBe(true);
+    // The stored values are P3 (about 185, 71, 44); decoding must give back the sRGB colour.
+    const img = await decodeImage(p3);
+    const got = at(img.data, W >> 1, H >> 1);
+    [200, 60, 30].forEach((v, c) => expect(Math.abs(got[c] - v)).toBeLessThanOrEqual(3));
+  });
+
   it('greyscale PNG with alpha is flattened onto black and expanded to 3 equal channels', async () => {
     const ga = Buffer.alloc(W * H * 2);
     for (let i = 0; i < W * H; i++) {
