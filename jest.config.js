@@ -8,7 +8,7 @@ const swc = {
   module: { type: 'commonjs' },
   sourceMaps: 'inline',
 };
-const libs = ['jobs', 'metrics', 'imaging', 'model', 'storage', 'db', 'config', 'platform'];
+const libs = ['jobs', 'metrics', 'imaging', 'model', 'storage', 'db', 'config', 'platform', 'services'];
 const moduleNameMapper = Object.fromEntries(libs.map((l) => [`^@fundus/${l}$`, `<rootDir>/libs/${l}/src`]));
 const common = {
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc] },

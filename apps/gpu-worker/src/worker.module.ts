@@ -1,9 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { WorkerConfig } from '@fundus/config';
+import type { PrismaClient } from '@fundus/db';
 import { QueueName, type HandlerRegistration } from '@fundus/jobs';
-import { InfraModule } from '@fundus/platform';
+import { InfraModule, PRISMA } from '@fundus/platform';
 import { pingHandler } from './handlers/ping.handler';
-import { CONSUMED_QUEUES, HANDLERS, WorkerHost } from './worker-host.service';
+import { trainingHandlers } from './training/train.handler';
+import { CONSUMED_QUEUES, HANDLERS, SHUTDOWN, WorkerHost } from './worker-host.service';
 
 /** Queues a worker consumes: the configured kinds, plus the system queue every worker answers. */
 export function consumedQueues(config: WorkerConfig): QueueName[] {
@@ -15,13 +17,20 @@ export function consumedQueues(config: WorkerConfig): QueueName[] {
 export class WorkerModule {
   static forRoot(config: WorkerConfig): DynamicModule {
     const queues = consumedQueues(config);
-    const handlers: HandlerRegistration[] = [pingHandler(queues) as HandlerRegistration];
     return {
       module: WorkerModule,
       imports: [InfraModule.forRoot(config)],
       providers: [
         { provide: CONSUMED_QUEUES, useValue: queues },
-        { provide: HANDLERS, useValue: handlers },
+        { provide: SHUTDOWN, useFactory: () => new AbortController() },
+        {
+          provide: HANDLERS,
+          inject: [PRISMA, SHUTDOWN],
+          useFactory: (prisma: PrismaClient, shutdown: AbortController): HandlerRegistration[] => [
+            pingHandler(queues) as HandlerRegistration,
+            ...trainingHandlers({ prisma, config, shutdown: shutdown.signal }),
+          ],
+        },
         WorkerHost,
       ],
     };

@@ -2,7 +2,8 @@ import type { Job } from 'bullmq';
 import { jobNamesOf, type JobName, type JobPayloads, type JobResults, type QueueName } from './jobs';
 
 export type JobResult<N extends JobName> = N extends keyof JobResults ? JobResults[N] : unknown;
-export type JobHandler<N extends JobName> = (job: Job<JobPayloads[N]>) => Promise<JobResult<N>>;
+/** `token` is the job's lock token (needed to move an active job back to delayed). */
+export type JobHandler<N extends JobName> = (job: Job<JobPayloads[N]>, token?: string) => Promise<JobResult<N>>;
 
 export interface HandlerRegistration<N extends JobName = JobName> {
   name: N;
@@ -45,4 +46,4 @@ export function buildHandlerTable(
 }
 
 /** Marks a failure that retrying cannot fix (bad payload, missing row); BullMQ will not retry it. */
-export { UnrecoverableError } from 'bullmq';
+export { UnrecoverableError, DelayedError } from 'bullmq';

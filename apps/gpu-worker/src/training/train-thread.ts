@@ -1,0 +1,25 @@
+/**
+ * Worker-thread entry of a training run: tfjs work blocks its event loop, so it must not run on the
+ * main thread, whose loop renews the BullMQ job lock. Cancellation arrives through a shared flag,
+ * checked at every batch boundary.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { runTraining, type TrainingInput } from './training-pipeline';
+
+const { input, abortFlag } = workerData as { input: TrainingInput; abortFlag: SharedArrayBuffer };
+const flag = new Int32Array(abortFlag);
+const controller = new AbortController();
+const port = parentPort!;
+
+runTraining(
+  input,
+  (event) => {
+    if (Atomics.load(flag, 0) !== 0 && !controller.signal.aborted) controller.abort();
+    port.postMessage({ kind: 'event', event });
+  },
+  controller.signal,
+).then(
+  (output) => port.postMessage({ kind: 'done', output }),
+  (err: Error & { code?: string }) =>
+    port.postMessage({ kind: 'error', error: { name: err.name, code: err.code, message: err.message, stack: err.stack } }),
+);

@@ -1,0 +1,3 @@
+export * from './run-config';
+export * from './runs.service';
+export * from './scoring.service';
