@@ -1,0 +1,390 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  DbError,
+  ModelsRepository,
+  PredictionsRepository,
+  predictionKey,
+  SCORING_TERMINAL,
+  ScoringJobsRepository,
+  type ModelVersion,
+  type NewPrediction,
+  type ScoringItem,
+  type ScoringJob,
+} from '@fundus/db';
+import { isImagingError, preprocess } from '@fundus/imaging';
+import { JobName } from '@fundus/jobs';
+import { predictProbabilities, type BackendName } from '@fundus/model';
+import { isStorageError, type ObjectInfo } from '@fundus/storage';
+import { ModelCache, type LoadedModel } from './model-cache';
+import { csvHeader, csvLine } from './results-csv';
+import {
+  CHUNK_SIZE_SETTING,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_CHUNK_SIZE,
+  resultsKey,
+  ScoringError,
+  type ScoringDeps,
+} from './scoring.types';
+
+/** What PlanScoring did. */
+export interface PlanOutcome {
+  scoringJobId: string;
+  status: ScoringJob['status'];
+  totalKeys: number;
+  skipped: number;
+  chunks: number;
+}
+
+/** What ScoreChunk did. */
+export interface ChunkOutcome {
+  scoringJobId: string;
+  chunk: number;
+  /** `scored`: predictions committed now; `already-done`: a retry of a committed chunk; `skipped`: job not running. */
+  outcome: 'scored' | 'already-done' | 'skipped';
+  /** Rows of this chunk by outcome (before de-duplication against existing rows). */
+  scored: number;
+  ungradable: number;
+  failed: number;
+  /** True when this call finished the whole job (wrote the CSV). */
+  finishedJob: boolean;
+}
+
+/** Object names that are never images: hidden files (`.DS_Store`, our own `.fundus-*` folders). */
+function isCandidate(o: ObjectInfo): boolean {
+  const base = o.key.slice(o.key.lastIndexOf('/') + 1);
+  return base.length > 0 && !base.startsWith('.') && !o.key.split('/').some((p) => p.startsWith('.fundus-'));
+}
+
+/** `"<md5 hex>"` ETags are the MD5 of the bytes (single-part uploads, the local store). */
+const MD5_ETAG = /^"?([0-9a-f]{32})"?$/;
+
+/** Lets BullMQ's lock renewal and other I/O run between CPU-bound steps. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The scoring work behind the PlanScoring, ScoreChunk and NightlyRescore jobs. Inference of one
+ * chunk runs on the main thread in forward passes of `batchSize` images with the event loop yielded
+ * between passes, so the job lock keeps being renewed as long as one pass stays well under the lock
+ * duration (30 s): fine for the small input sizes scored on CPU; ResNet50 at 224 px on wasm takes
+ * ~0.33 s per image, so keep batchSize ≤ 16 there.
+ */
+export class ScoringEngine {
+  readonly jobs: ScoringJobsRepository;
+  readonly predictions: PredictionsRepository;
+  readonly models: ModelsRepository;
+  readonly cache: ModelCache;
+  private readonly chunkSize: number;
+  private readonly batchSize: number;
+
+  constructor(private readonly deps: ScoringDeps) {
+    this.jobs = new ScoringJobsRepository(deps.prisma);
+    this.predictions = new PredictionsRepository(deps.prisma);
+    this.models = new ModelsRepository(deps.prisma);
+    this.cache = new ModelCache(deps.store, deps.config.MODEL_BACKEND as BackendName);
+    this.chunkSize = checkedInt('chunkSize', deps.chunkSize ?? DEFAULT_CHUNK_SIZE, 1, 10_000);
+    this.batchSize = checkedInt('batchSize', deps.batchSize ?? DEFAULT_BATCH_SIZE, 1, 256);
+  }
+
+  /** The chunk size for a new plan: the `scoring.chunkSize` setting when set, else the configured one. */
+  async currentChunkSize(): Promise<number> {
+    const row = await this.deps.prisma.setting.findUnique({ where: { key: CHUNK_SIZE_SETTING } });
+    if (
+      row &&
+      typeof row.value === 'number' &&
+      Number.isInteger(row.value) &&
+      row.value >= 1 &&
+      row.value <= 10_000
+    ) {
+      return row.value;
+    }
+    if (row)
+      this.deps.logger.warn(
+        `setting ${CHUNK_SIZE_SETTING} is not an integer in 1..10000; using ${this.chunkSize}`,
+      );
+    return this.chunkSize;
+  }
+
+  /**
+   * Lists the job's prefix, keeps the objects whose current ETag has no prediction from the job's
+   * model version, stores them as items in chunks and enqueues one ScoreChunk per chunk. Safe to
+   * retry: a stored plan is kept and its chunks are enqueued again (same job ids, so once).
+   */
+  async plan(scoringJobId: string): Promise<PlanOutcome> {
+    let job = await this.requireJob(scoringJobId);
+    if (SCORING_TERMINAL.includes(job.status)) return this.planOutcome(job);
+    await this.jobs.transition(job.id, ['queued'], 'running', { startedAt: new Date() });
+    job = await this.jobs.get(job.id);
+    if (job.status !== 'running') return this.planOutcome(job);
+
+    if (job.chunks === 0) {
+      const listed: ObjectInfo[] = [];
+      for await (const o of this.deps.store.list(job.prefix)) if (isCandidate(o)) listed.push(o);
+      // Sorted so chunk membership does not depend on the backend's listing order.
+      listed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const have = await this.predictions.existing(job.modelVersionId, listed);
+      const todo = listed.filter((o) => !have.has(predictionKey(o.key, o.etag)));
+      job = await this.jobs.savePlan(job.id, {
+        totalKeys: listed.length,
+        skipped: listed.length - todo.length,
+        items: todo.map((o) => ({ key: o.key, etag: o.etag })),
+        chunkSize: await this.currentChunkSize(),
+      });
+    }
+    if (job.chunks === 0) {
+      await this.finish(job);
+      job = await this.jobs.get(job.id);
+    } else {
+      const done = new Set(await this.jobs.doneChunks(job.id));
+      for (let chunk = 0; chunk < job.chunks; chunk++) {
+        if (!done.has(chunk))
+          await this.deps.queues.enqueue(JobName.ScoreChunk, { scoringJobId: job.id, chunk });
+      }
+    }
+    this.deps.logger.log(
+      `scoring job ${job.id}: planned ${job.totalKeys} objects, ${job.skipped} already predicted, ${job.chunks} chunks`,
+    );
+    return this.planOutcome(job);
+  }
+
+  /**
+   * Scores chunk `chunk` of a job: fetch, preprocess at the model's input size, quality gate,
+   * infer, and commit the predictions with the job's counters in one transaction. Unreadable images
+   * become rows with `error`; only infrastructure failures (storage or database unavailable) throw.
+   * The call that commits the last chunk writes the results CSV and marks the job succeeded.
+   */
+  async scoreChunk(
+    scoringJobId: string,
+    chunk: number,
+    onProgress?: (fraction: number) => Promise<void>,
+  ): Promise<ChunkOutcome> {
+    const job = await this.requireJob(scoringJobId);
+    const outcome: ChunkOutcome = {
+      scoringJobId,
+      chunk,
+      outcome: 'skipped',
+      scored: 0,
+      ungradable: 0,
+      failed: 0,
+      finishedJob: false,
+    };
+    if (job.status !== 'running') return outcome;
+    const { items, done } = await this.jobs.chunkItems(job.id, chunk);
+    if (done || items.length === 0) {
+      outcome.outcome = 'already-done';
+      outcome.finishedJob = await this.finishIfComplete(job);
+      return outcome;
+    }
+    const mv = await this.requireModel(job.modelVersionId);
+    const rows = await this.cache.use(mv, (m) => this.predict(job, m, items, onProgress));
+    for (const r of rows) {
+      if (r.error) outcome.failed += 1;
+      else if (r.ungradable) outcome.ungradable += 1;
+      else outcome.scored += 1;
+    }
+    const committed = await this.jobs.commitChunk(job.id, chunk, async (tx) => {
+      const c = await this.predictions.insertNew(rows, tx);
+      return {
+        scored: c.scored,
+        ungradable: c.ungradable,
+        failed: c.failed,
+        skipped: items.length - c.created,
+      };
+    });
+    outcome.outcome = committed.firstTime ? 'scored' : 'already-done';
+    outcome.finishedJob = await this.finishIfComplete(committed.job);
+    return outcome;
+  }
+
+  /** Per item: a scored, ungradable or error row. Throws only for retryable infrastructure errors. */
+  private async predict(
+    job: ScoringJob,
+    m: LoadedModel,
+    items: ScoringItem[],
+    onProgress?: (fraction: number) => Promise<void>,
+  ): Promise<NewPrediction[]> {
+    const base = { modelVersionId: job.modelVersionId, scoringJobId: job.id };
+    const rows: NewPrediction[] = [];
+    const pending: Array<{ key: string; etag: string; data: Float32Array }> = [];
+    const per = m.inputSize * m.inputSize * 3;
+    const flush = async () => {
+      if (pending.length === 0) return;
+      const x = new Float32Array(pending.length * per);
+      pending.forEach((p, i) => x.set(p.data, i * per));
+      const probs = await predictProbabilities(m.model, x, this.batchSize);
+      pending.forEach((p, i) => {
+        const probability = probs[i];
+        rows.push({
+          ...base,
+          key: p.key,
+          etag: p.etag,
+          probability,
+          label: probability >= m.threshold ? 1 : 0,
+          threshold: m.threshold,
+        });
+      });
+      pending.length = 0;
+      await yieldToEventLoop();
+    };
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      let buf: Buffer;
+      try {
+        buf = await this.deps.store.getBuffer(it.key);
+      } catch (err) {
+        if (isStorageError(err, 'not-found')) {
+          rows.push({
+            ...base,
+            key: it.key,
+            etag: it.etag,
+            error: 'not-found: the object was deleted after planning',
+          });
+          continue;
+        }
+        throw err;
+      }
+      // The object may have been replaced since it was listed: key the row by what was scored.
+      const etag = actualEtag(it.etag, buf);
+      try {
+        const pre = await preprocess(buf, { size: m.inputSize });
+        if (!pre.quality.gradable) {
+          rows.push({ ...base, key: it.key, etag, ungradable: true, reason: pre.quality.reasons.join(',') });
+        } else {
+          pending.push({ key: it.key, etag, data: pre.data });
+        }
+      } catch (err) {
+        if (!isImagingError(err)) throw err;
+        rows.push({ ...base, key: it.key, etag, error: `${err.code}: ${err.message}` });
+      }
+      if (pending.length >= this.batchSize) await flush();
+      if (onProgress) await onProgress((i + 1) / items.length);
+    }
+    await flush();
+    return rows;
+  }
+
+  /**
+   * When every chunk is committed and the job still runs: write the CSV, mark succeeded. The CSV
+   * lists the predictions for the objects this job planned (new or changed ones); objects skipped
+   * because their ETag already had a prediction are only counted in `skipped`.
+   */
+  private async finishIfComplete(job: ScoringJob): Promise<boolean> {
+    if (job.status !== 'running' || job.chunks === 0 || job.chunksDone < job.chunks) return false;
+    return this.finish(job);
+  }
+
+  private async finish(job: ScoringJob): Promise<boolean> {
+    const key = resultsKey(job.id);
+    const predictions = this.predictions;
+    async function* lines() {
+      yield csvHeader();
+      for await (const page of predictions.forScoringJob(job.id, job.modelVersionId))
+        yield page.map(csvLine).join('');
+    }
+    await this.deps.store.put(key, Readable.from(lines()), { contentType: 'text/csv' });
+    const finished = await this.jobs.transition(job.id, ['running'], 'succeeded', {
+      resultsUri: this.deps.store.uriFor(key),
+      finishedAt: new Date(),
+    });
+    if (finished) {
+      const j = await this.jobs.get(job.id);
+      this.deps.logger.log(
+        `scoring job ${j.id}: succeeded — ${j.scored} scored, ${j.ungradable} ungradable, ${j.failed} unreadable, ${j.skipped} skipped`,
+      );
+    }
+    return finished;
+  }
+
+  /**
+   * Marks the job failed (when still queued or running) with `error`; used when a job's attempts
+   * are exhausted or the failure cannot be retried.
+   */
+  async fail(scoringJobId: string, error: string): Promise<boolean> {
+    return this.jobs.transition(scoringJobId, ['queued', 'running'], 'failed', {
+      error: error.slice(0, 2000),
+      finishedAt: new Date(),
+    });
+  }
+
+  /**
+   * Nightly: creates a scoring job for the champion over the intake prefix and plans it, so only
+   * objects whose current ETag has no prediction from the champion are scored. Without a champion
+   * it does nothing. A nightly job of the same champion still running (started < 24 h ago) makes
+   * this run a no-op; one left `queued` by a crashed earlier attempt is reused.
+   */
+  async nightly(): Promise<{ scoringJobId: string | null; note?: string; plan?: PlanOutcome }> {
+    const champion = await this.models.champion();
+    if (!champion) {
+      const note = 'no champion model version: nothing to rescore';
+      this.deps.logger.log(`nightly rescoring: ${note}`);
+      return { scoringJobId: null, note };
+    }
+    const prefix = this.deps.config.INTAKE_PREFIX;
+    const running = await this.deps.prisma.scoringJob.findFirst({
+      where: {
+        trigger: 'nightly',
+        modelVersionId: champion.id,
+        prefix,
+        status: 'running',
+        startedAt: { gt: new Date(Date.now() - 24 * 3600_000) },
+      },
+    });
+    if (running) {
+      const note = `nightly scoring job ${running.id} is still running`;
+      this.deps.logger.warn(`nightly rescoring: ${note}; not starting another`);
+      return { scoringJobId: running.id, note };
+    }
+    const orphan = await this.deps.prisma.scoringJob.findFirst({
+      where: { trigger: 'nightly', modelVersionId: champion.id, prefix, status: 'queued' },
+      orderBy: { createdAt: 'desc' },
+    });
+    const job =
+      orphan ?? (await this.jobs.create({ modelVersionId: champion.id, prefix, trigger: 'nightly' }));
+    this.deps.logger.log(`nightly rescoring: scoring job ${job.id} with champion ${champion.id}`);
+    return { scoringJobId: job.id, plan: await this.plan(job.id) };
+  }
+
+  private planOutcome(job: ScoringJob): PlanOutcome {
+    return {
+      scoringJobId: job.id,
+      status: job.status,
+      totalKeys: job.totalKeys,
+      skipped: job.skipped,
+      chunks: job.chunks,
+    };
+  }
+
+  private async requireJob(id: string): Promise<ScoringJob> {
+    try {
+      return await this.jobs.get(id);
+    } catch (err) {
+      if (err instanceof DbError && err.code === 'not-found')
+        throw new ScoringError('not-found', err.message, { cause: err });
+      throw err;
+    }
+  }
+
+  private async requireModel(id: string): Promise<ModelVersion> {
+    const mv = await this.models.find(id);
+    if (!mv) throw new ScoringError('not-found', `model version ${id} does not exist`);
+    return mv;
+  }
+}
+
+/** The planned ETag, or the MD5 ETag of `buf` when the planned one is an MD5 ETag of other bytes. */
+export function actualEtag(planned: string, buf: Buffer): string {
+  const m = MD5_ETAG.exec(planned);
+  if (!m) return planned;
+  const md5 = createHash('md5').update(buf).digest('hex');
+  return md5 === m[1] ? planned : `"${md5}"`;
+}
+
+function checkedInt(name: string, v: number, min: number, max: number): number {
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new ScoringError(
+      'invalid-config',
+      `scoring ${name} must be an integer in ${min}..${max}, got ${v}`,
+    );
+  }
+  return v;
+}

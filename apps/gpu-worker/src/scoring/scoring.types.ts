@@ -1,0 +1,57 @@
+import type { WorkerConfig } from '@fundus/config';
+import type { PrismaClient } from '@fundus/db';
+import type { JobQueues } from '@fundus/jobs';
+import type { ObjectStore } from '@fundus/storage';
+
+/** The logging the scoring handlers need (Nest's Logger and ConsoleLogger fit). */
+export interface ScoringLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** What the scoring handlers are built from; the worker module provides each. */
+export interface ScoringDeps {
+  prisma: PrismaClient;
+  /** The store the images and model files live in; results CSVs are written to it too. */
+  store: ObjectStore;
+  queues: JobQueues;
+  config: Pick<
+    WorkerConfig,
+    'INTAKE_PREFIX' | 'MODEL_BACKEND' | 'NIGHTLY_ENABLED' | 'NIGHTLY_CRON' | 'NIGHTLY_TZ'
+  >;
+  logger: ScoringLogger;
+  /**
+   * Keys per ScoreChunk job, 1–10,000. Default 64 (about 2–20 s of work per chunk on one CPU core
+   * for tiny-resnet … resnet50 at small input sizes). A `scoring.chunkSize` row in the Setting
+   * table overrides it at plan time.
+   */
+  chunkSize?: number;
+  /** Images per forward pass, 1–256. Default 8 (the event loop is yielded between passes). */
+  batchSize?: number;
+}
+
+/** Setting key whose JSON number overrides the chunk size at plan time. */
+export const CHUNK_SIZE_SETTING = 'scoring.chunkSize';
+export const DEFAULT_CHUNK_SIZE = 64;
+export const DEFAULT_BATCH_SIZE = 8;
+
+/** Id of the BullMQ job scheduler that fires NightlyRescore. */
+export const NIGHTLY_SCHEDULER_ID = 'nightly-rescore';
+
+/** Key of a scoring job's results CSV in the store. */
+export function resultsKey(scoringJobId: string): string {
+  return `scoring/${scoringJobId}/results.csv`;
+}
+
+/** Why a scoring job cannot proceed (bad model version, unreadable model files…); not retried. */
+export class ScoringError extends Error {
+  override readonly name = 'ScoringError';
+  constructor(
+    readonly code: 'not-found' | 'unsupported-model' | 'model-unreadable' | 'invalid-config',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
