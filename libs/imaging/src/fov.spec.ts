@@ -1,4 +1,6 @@
+import { decodeImage, decodeScaled } from './decode';
 import { detectFov } from './fov';
+import { bilinearSquare, resampleSquare } from './resample';
 import { preprocess, preprocessToUint8 } from './preprocess';
 import { encodeJpeg, renderFundus } from './synthetic';
 
@@ -24,6 +26,26 @@ describe('detectFov on generated images of known geometry', () => {
       expect(Math.abs(d.cy - fov.cy)).toBeLessThan(tol);
       expect(Math.abs(d.r - fov.r)).toBeLessThan(tol);
     }
+  });
+
+  it('a search window around a first estimate refines a small disc in a large frame', () => {
+    const fov = { cx: 610, cy: 420, r: 90 };
+    const img = renderFundus({ seed: 4, size: 1000, height: 800, disease: false, fov, exposure: 1 });
+    const coarse = detectFov(img.rgb, 1000, 800);
+    const fine = detectFov(img.rgb, 1000, 800, {
+      x: coarse.cx - 1.3 * coarse.r,
+      y: coarse.cy - 1.3 * coarse.r,
+      w: 2.6 * coarse.r,
+      h: 2.6 * coarse.r,
+    });
+    const err = (d: { cx: number; cy: number; r: number }) =>
+      Math.max(Math.abs(d.cx - fov.cx), Math.abs(d.cy - fov.cy), Math.abs(d.r - fov.r));
+    expect(err(fine)).toBeLessThan(0.015 * fov.r);
+    expect(err(fine)).toBeLessThanOrEqual(err(coarse));
+    // A window with nothing in it falls back to the whole image.
+    expect(Math.abs(detectFov(img.rgb, 1000, 800, { x: 0, y: 0, w: 100, h: 100 }).r - fov.r)).toBeLessThan(
+      0.05 * fov.r,
+    );
   });
 
   it('works on dim images (exposure 0.35)', () => {
@@ -56,6 +78,54 @@ describe('FOV crop through the full pipeline (JPEG, shrink-on-load)', () => {
     expect(Math.abs(again.cx - size / 2)).toBeLessThan(3);
     expect(Math.abs(again.cy - size / 2)).toBeLessThan(3);
     expect(Math.abs(again.r - size / 2)).toBeLessThan(3);
+  });
+
+  it('re-decodes at higher resolution when the disc is small in a large file (no upsampled crop)', async () => {
+    const fov = { cx: 700, cy: 560, r: 150 };
+    const img = renderFundus({
+      seed: 8,
+      size: 1400,
+      height: 1100,
+      disease: true,
+      severity: 'moderate',
+      fov,
+      exposure: 1,
+    });
+    const jpeg = await encodeJpeg(img, 92);
+    const size = 224;
+    const u = await preprocessToUint8(jpeg, { size });
+    expect(Math.abs(u.fov.r - fov.r)).toBeLessThan(0.02 * fov.r);
+    expect(u.quality.reasons).toContain('fov-too-small');
+    // Detail (mean |Laplacian| of green) close to a crop from the full-resolution decode, and far above
+    // what upsampling the disc from the first, low-resolution decode would give.
+    const detail = (d: Uint8Array) => {
+      let t = 0;
+      for (let y = 1; y < size - 1; y++) {
+        for (let x = 1; x < size - 1; x++) {
+          const o = (y * size + x) * 3 + 1;
+          t += Math.abs(4 * d[o] - d[o - 3] - d[o + 3] - d[o - size * 3] - d[o + size * 3]);
+        }
+      }
+      return t / (size - 2) ** 2;
+    };
+    const full = await decodeImage(jpeg);
+    const ref = resampleSquare(
+      full.data,
+      full.width,
+      full.height,
+      detectFov(full.data, full.width, full.height),
+      size,
+    );
+    const low = await decodeScaled(jpeg, Math.ceil(size * 1.1));
+    const upsampled = bilinearSquare(
+      low.data,
+      low.width,
+      low.height,
+      detectFov(low.data, low.width, low.height),
+      size,
+    );
+    expect(detail(u.data)).toBeGreaterThan(0.75 * detail(ref));
+    expect(detail(upsampled)).toBeLessThan(0.5 * detail(ref));
   });
 
   it('pads with black where the disc leaves the frame', async () => {

@@ -31,9 +31,45 @@ const GRID_LONG_SIDE = 96;
  * centred inscribed circle.
  *
  * @param rgb `width * height * 3` bytes, RGB interleaved.
+ * @param roi optional window to search (e.g. around a first estimate, for finer cells); falls back to
+ *   the whole image when nothing is found there.
  * @returns circle in the pixel coordinates of `rgb` (x right, y down; pixel centres at +0.5).
  */
-export function detectFov(rgb: Uint8Array, width: number, height: number): FovDetection {
+export function detectFov(rgb: Uint8Array, width: number, height: number, roi?: Region): FovDetection {
+  if (roi) {
+    // Search only a window (e.g. around a first estimate): same grid size, finer cells.
+    const x0 = Math.max(0, Math.floor(roi.x));
+    const y0 = Math.max(0, Math.floor(roi.y));
+    const x1 = Math.min(width, Math.ceil(roi.x + roi.w));
+    const y1 = Math.min(height, Math.ceil(roi.y + roi.h));
+    if (x1 - x0 >= 8 && y1 - y0 >= 8) {
+      const d = detectInWindow(rgb, width, x0, y0, x1 - x0, y1 - y0);
+      if (d.found) return { ...d, cx: d.cx + x0, cy: d.cy + y0 };
+    }
+  }
+  return detectInWindow(rgb, width, 0, 0, width, height);
+}
+
+/** A rectangle in pixels. */
+export interface Region {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * detectFov on the window [ox, ox + width) × [oy, oy + height) of an image `stride` pixels wide;
+ * result in window coordinates. Boundary points on a window edge are dropped (no outside neighbour).
+ */
+function detectInWindow(
+  rgb: Uint8Array,
+  stride: number,
+  ox: number,
+  oy: number,
+  width: number,
+  height: number,
+): FovDetection {
   const step = Math.max(1, Math.ceil(Math.max(width, height) / GRID_LONG_SIDE));
   const gw = Math.floor(width / step);
   const gh = Math.floor(height / step);
@@ -41,11 +77,11 @@ export function detectFov(rgb: Uint8Array, width: number, height: number): FovDe
   // Each cell: mean of max(R,G,B) over up to 2×2 pixels at its centre (cheap, and enough to beat JPEG noise).
   const half = step >> 1;
   const x2 = step > 1 ? 1 : 0;
-  const y2 = step > 1 ? width * 3 : 0;
+  const y2 = step > 1 ? stride * 3 : 0;
   for (let gy = 0; gy < gh; gy++) {
-    const y = gy * step + half - (step > 1 ? 1 : 0);
+    const y = oy + gy * step + half - (step > 1 ? 1 : 0);
     for (let gx = 0; gx < gw; gx++) {
-      const o = (y * width + gx * step + half - x2) * 3;
+      const o = (y * stride + ox + gx * step + half - x2) * 3;
       grid[gy * gw + gx] =
         (max3(rgb, o) + max3(rgb, o + 3 * x2) + max3(rgb, o + y2) + max3(rgb, o + y2 + 3 * x2)) * 0.25;
     }

@@ -82,8 +82,17 @@ async function analyse(buf: Buffer, opts: PreprocessUint8Options): Promise<Analy
   if (det.found && 2 * det.r < opts.size && img.scaleX > 1.001) {
     // Small disc in a large file: decode again at the resolution that gives the crop ≥ size pixels.
     const need = Math.ceil((opts.size * WORK_FACTOR * Math.min(img.width, img.height)) / (2 * det.r));
+    const first = img;
     img = await decodeScaled(buf, need, opts.limits);
-    det = detectFov(img.data, img.width, img.height);
+    // Search a window around the first estimate: the grid's cells then resolve the small disc finely.
+    const sx = first.scaleX / img.scaleX;
+    const sy = first.scaleY / img.scaleY;
+    det = detectFov(img.data, img.width, img.height, {
+      x: (det.cx - 1.3 * det.r) * sx,
+      y: (det.cy - 1.3 * det.r) * sy,
+      w: 2.6 * det.r * sx,
+      h: 2.6 * det.r * sy,
+    });
   }
   const quality = assessQuality(img.data, img.width, img.height, det, opts.quality);
   return { img, det, quality };
