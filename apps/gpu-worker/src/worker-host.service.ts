@@ -20,6 +20,7 @@ export interface WorkerHostConfig {
   QUEUE_PREFIX: string;
   WORKER_TRAINING_CONCURRENCY: number;
   WORKER_SCORING_CONCURRENCY: number;
+  WORKER_LOCK_MS: number;
 }
 
 /**
@@ -53,6 +54,8 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
         connection: redisConnection(this.config.REDIS_URL),
         prefix: this.config.QUEUE_PREFIX,
         concurrency: this.concurrencyOf(queue),
+        lockDuration: this.config.WORKER_LOCK_MS,
+        stalledInterval: this.config.WORKER_LOCK_MS,
       });
       worker.on('error', (err) => this.logger.error(`queue ${queue}: ${err.message}`));
       worker.on('failed', (job, err) => this.logger.warn(`job ${job?.id} (${job?.name}) failed: ${err.message}`));

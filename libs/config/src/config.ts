@@ -26,7 +26,7 @@ const storageUri = z
   .string()
   .refine((s) => /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/.+)$/.test(s), 'must be s3://bucket[/prefix] or file://path');
 
-export const QUEUE_KINDS = ['training', 'scoring', 'sweeps', 'schedule'] as const;
+export const QUEUE_KINDS = ['training', 'scoring', 'schedule'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 
 const common = {
@@ -64,6 +64,8 @@ export const workerEnvSchema = z.object({
     .default([...QUEUE_KINDS]),
   WORKER_TRAINING_CONCURRENCY: positiveInt.max(16).default(1),
   WORKER_SCORING_CONCURRENCY: positiveInt.max(64).default(2),
+  /** BullMQ job lock: a job whose worker died is picked up again after about this long. */
+  WORKER_LOCK_MS: positiveInt.min(1000).max(600000).default(30000),
   MODEL_BACKEND: z.enum(['auto', 'wasm', 'webgpu', 'tensorflow', 'cpu']).default('auto'),
   CACHE_DIR: z.string().default('./.cache/tensors'),
   CACHE_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),

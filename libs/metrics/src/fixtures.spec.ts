@@ -266,8 +266,9 @@ describe('misc references', () => {
         [rates.sensitivity, b.sensitivity],
         [rates.specificity, b.specificity],
       ] as const) {
-        expect(Math.abs(got.lower - exp[0])).toBeLessThanOrEqual(TOL);
-        expect(Math.abs(got.upper - exp[1])).toBeLessThanOrEqual(TOL);
+        expect(got).toBeDefined();
+        expect(Math.abs(got!.lower - exp[0])).toBeLessThanOrEqual(TOL);
+        expect(Math.abs(got!.upper - exp[1])).toBeLessThanOrEqual(TOL);
       }
     }
   });

@@ -199,7 +199,16 @@ describe('uncertainty', () => {
       seed: 4,
     });
     expect(many.sensitivity).toEqual(one);
-    expect(many.specificity.estimate).toBe(metricsAtThreshold(labels, scores, t).specificity);
+    expect(many.specificity?.estimate).toBe(metricsAtThreshold(labels, scores, t).specificity);
+  });
+  test('a rate undefined on every resample gets no interval instead of failing the report', () => {
+    // Threshold above every score: nothing is called disease, so PPV is 0/0 on every resample.
+    const ci = bootstrapMetricsAtThreshold([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], 0.9, ['ppv', 'specificity'], {
+      iterations: 50,
+      seed: 1,
+    });
+    expect(ci.ppv).toBeUndefined();
+    expect(ci.specificity?.estimate).toBe(1);
   });
   test('95% intervals cover the true AUC in most of 40 independent samples', () => {
     // Large-sample AUC of a binormal model with unit variances: Φ(d / √2).

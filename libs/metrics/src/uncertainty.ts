@@ -171,7 +171,7 @@ export function bootstrapMetricsAtThreshold(
   t: number,
   metrics: readonly RateMetricName[],
   options: BootstrapOptions = {},
-): Record<RateMetricName, BootstrapInterval> {
+): Partial<Record<RateMetricName, BootstrapInterval>> {
   const st = setup(labels, scores, options);
   const n = st.labels.length;
   // Resampling predictions-with-labels only needs the 4 cells; precompute each sample's cell.
@@ -207,9 +207,12 @@ export function bootstrapMetricsAtThreshold(
       else values.get(name)?.push(v);
     }
   }
-  const out = {} as Record<RateMetricName, BootstrapInterval>;
+  const out: Partial<Record<RateMetricName, BootstrapInterval>> = {};
   for (const name of metrics) {
-    out[name] = percentileInterval(estimate[name], values.get(name) ?? [], st, undefinedCount.get(name) ?? 0);
+    const v = values.get(name) ?? [];
+    // A rate undefined on every resample (e.g. PPV when nothing is called disease) has no interval.
+    if (v.length === 0) continue;
+    out[name] = percentileInterval(estimate[name], v, st, undefinedCount.get(name) ?? 0);
   }
   return out;
 }
