@@ -22,6 +22,7 @@ import {
   CHUNK_SIZE_SETTING,
   DEFAULT_BATCH_SIZE,
   DEFAULT_CHUNK_SIZE,
+  DEFAULT_PREFETCH,
   resultsKey,
   ScoringError,
   type ScoringDeps,
@@ -59,6 +60,11 @@ function isCandidate(o: ObjectInfo): boolean {
 /** `"<md5 hex>"` ETags are the MD5 of the bytes (single-part uploads, the local store). */
 const MD5_ETAG = /^"?([0-9a-f]{32})"?$/;
 
+/** One item after fetch and preprocessing: a tensor to score, or a finished row. */
+type Prepared =
+  | { kind: 'tensor'; key: string; etag: string; data: Float32Array }
+  | { kind: 'row'; row: Omit<NewPrediction, 'modelVersionId' | 'scoringJobId'> };
+
 /** Lets BullMQ's lock renewal and other I/O run between CPU-bound steps. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -76,6 +82,7 @@ export class ScoringEngine {
   readonly cache: ModelCache;
   private readonly chunkSize: number;
   private readonly batchSize: number;
+  private readonly prefetch: number;
 
   constructor(private readonly deps: ScoringDeps) {
     this.jobs = new ScoringJobsRepository(deps.prisma);
@@ -84,6 +91,7 @@ export class ScoringEngine {
     this.cache = new ModelCache(deps.store, deps.config.MODEL_BACKEND as BackendName);
     this.chunkSize = checkedInt('chunkSize', deps.chunkSize ?? DEFAULT_CHUNK_SIZE, 1, 10_000);
     this.batchSize = checkedInt('batchSize', deps.batchSize ?? DEFAULT_BATCH_SIZE, 1, 256);
+    this.prefetch = checkedInt('prefetch', deps.prefetch ?? DEFAULT_PREFETCH, 1, 64);
   }
 
   /** The chunk size for a new plan: the `scoring.chunkSize` setting when set, else the configured one. */
@@ -226,41 +234,59 @@ export class ScoringEngine {
       pending.length = 0;
       await yieldToEventLoop();
     };
+    // Fetch and decode up to `prefetch` images ahead, so storage and libvips (thread pool) work
+    // overlaps inference on the main thread.
+    const prepared = new Map<number, Promise<Prepared>>();
+    const start = (i: number) => {
+      if (i >= items.length || prepared.has(i)) return;
+      const p = this.prepare(items[i], m.inputSize);
+      // Rejections are rethrown where awaited; this keeps a not-yet-awaited one from being "unhandled".
+      p.catch(() => undefined);
+      prepared.set(i, p);
+    };
+    for (let i = 0; i < Math.min(this.prefetch, items.length); i++) start(i);
     for (let i = 0; i < items.length; i++) {
-      const it = items[i];
-      let buf: Buffer;
-      try {
-        buf = await this.deps.store.getBuffer(it.key);
-      } catch (err) {
-        if (isStorageError(err, 'not-found')) {
-          rows.push({
-            ...base,
-            key: it.key,
-            etag: it.etag,
-            error: 'not-found: the object was deleted after planning',
-          });
-          continue;
-        }
-        throw err;
-      }
-      // The object may have been replaced since it was listed: key the row by what was scored.
-      const etag = actualEtag(it.etag, buf);
-      try {
-        const pre = await preprocess(buf, { size: m.inputSize });
-        if (!pre.quality.gradable) {
-          rows.push({ ...base, key: it.key, etag, ungradable: true, reason: pre.quality.reasons.join(',') });
-        } else {
-          pending.push({ key: it.key, etag, data: pre.data });
-        }
-      } catch (err) {
-        if (!isImagingError(err)) throw err;
-        rows.push({ ...base, key: it.key, etag, error: `${err.code}: ${err.message}` });
-      }
+      start(i + this.prefetch);
+      const p = await prepared.get(i)!;
+      prepared.delete(i);
+      if (p.kind === 'tensor') pending.push({ key: p.key, etag: p.etag, data: p.data });
+      else rows.push({ ...base, ...p.row });
       if (pending.length >= this.batchSize) await flush();
       if (onProgress) await onProgress((i + 1) / items.length);
     }
     await flush();
     return rows;
+  }
+
+  /** Reads and preprocesses one item; throws only for retryable infrastructure errors. */
+  private async prepare(it: ScoringItem, size: number): Promise<Prepared> {
+    let buf: Buffer;
+    try {
+      buf = await this.deps.store.getBuffer(it.key);
+    } catch (err) {
+      if (isStorageError(err, 'not-found')) {
+        return {
+          kind: 'row',
+          row: { key: it.key, etag: it.etag, error: 'not-found: the object was deleted after planning' },
+        };
+      }
+      throw err;
+    }
+    // The object may have been replaced since it was listed: key the row by what was scored.
+    const etag = actualEtag(it.etag, buf);
+    try {
+      const pre = await preprocess(buf, { size });
+      if (!pre.quality.gradable) {
+        return {
+          kind: 'row',
+          row: { key: it.key, etag, ungradable: true, reason: pre.quality.reasons.join(',') },
+        };
+      }
+      return { kind: 'tensor', key: it.key, etag, data: pre.data };
+    } catch (err) {
+      if (!isImagingError(err)) throw err;
+      return { kind: 'row', row: { key: it.key, etag, error: `${err.code}: ${err.message}` } };
+    }
   }
 
   /**
@@ -309,8 +335,8 @@ export class ScoringEngine {
   /**
    * Nightly: creates a scoring job for the champion over the intake prefix and plans it, so only
    * objects whose current ETag has no prediction from the champion are scored. Without a champion
-   * it does nothing. A nightly job of the same champion still running (started < 24 h ago) makes
-   * this run a no-op; one left `queued` by a crashed earlier attempt is reused.
+   * it does nothing. A planned nightly job of the same champion still running (started < 24 h ago)
+   * makes this run a no-op; one that a failed earlier attempt created but did not plan is reused.
    */
   async nightly(): Promise<{ scoringJobId: string | null; note?: string; plan?: PlanOutcome }> {
     const champion = await this.models.champion();
@@ -320,26 +346,31 @@ export class ScoringEngine {
       return { scoringJobId: null, note };
     }
     const prefix = this.deps.config.INTAKE_PREFIX;
-    const running = await this.deps.prisma.scoringJob.findFirst({
+    const open = await this.deps.prisma.scoringJob.findFirst({
       where: {
         trigger: 'nightly',
         modelVersionId: champion.id,
         prefix,
-        status: 'running',
-        startedAt: { gt: new Date(Date.now() - 24 * 3600_000) },
+        status: { in: ['queued', 'running'] },
       },
-    });
-    if (running) {
-      const note = `nightly scoring job ${running.id} is still running`;
-      this.deps.logger.warn(`nightly rescoring: ${note}; not starting another`);
-      return { scoringJobId: running.id, note };
-    }
-    const orphan = await this.deps.prisma.scoringJob.findFirst({
-      where: { trigger: 'nightly', modelVersionId: champion.id, prefix, status: 'queued' },
       orderBy: { createdAt: 'desc' },
     });
+    const planned = open !== null && (open.chunks > 0 || open.totalKeys > 0);
+    if (
+      open &&
+      planned &&
+      open.status === 'running' &&
+      (open.startedAt?.getTime() ?? 0) > Date.now() - 24 * 3600_000
+    ) {
+      const note = `nightly scoring job ${open.id} is still running`;
+      this.deps.logger.warn(`nightly rescoring: ${note}; not starting another`);
+      return { scoringJobId: open.id, note };
+    }
+    // A job an earlier attempt created but did not get to plan is planned now rather than doubled.
     const job =
-      orphan ?? (await this.jobs.create({ modelVersionId: champion.id, prefix, trigger: 'nightly' }));
+      open && !planned
+        ? open
+        : await this.jobs.create({ modelVersionId: champion.id, prefix, trigger: 'nightly' });
     this.deps.logger.log(`nightly rescoring: scoring job ${job.id} with champion ${champion.id}`);
     return { scoringJobId: job.id, plan: await this.plan(job.id) };
   }

@@ -29,12 +29,15 @@ export interface ScoringDeps {
   chunkSize?: number;
   /** Images per forward pass, 1–256. Default 8 (the event loop is yielded between passes). */
   batchSize?: number;
+  /** Images fetched and decoded ahead of inference, 1–64. Default 4. */
+  prefetch?: number;
 }
 
 /** Setting key whose JSON number overrides the chunk size at plan time. */
 export const CHUNK_SIZE_SETTING = 'scoring.chunkSize';
 export const DEFAULT_CHUNK_SIZE = 64;
 export const DEFAULT_BATCH_SIZE = 8;
+export const DEFAULT_PREFETCH = 4;
 
 /** Id of the BullMQ job scheduler that fires NightlyRescore. */
 export const NIGHTLY_SCHEDULER_ID = 'nightly-rescore';
