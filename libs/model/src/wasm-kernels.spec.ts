@@ -101,6 +101,7 @@ describe('wasm training kernels', () => {
   it.each([
     ['3x3 same', { x: [5, 9, 9, 4], k: 3, co: 4, stride: 1, pad: 'same' } as Case],
     ['1x1 stride 1', { x: [5, 6, 6, 4], k: 1, co: 3, stride: 1, pad: 'valid' } as Case],
+    ['deep 3x3, patches-first layout', { x: [5, 2, 2, 16], k: 3, co: 16, stride: 1, pad: 'same' } as Case],
   ])('accumulates over several im2col blocks (%s)', async (_name, c) => {
     const rng = new Rng(99);
     const x = randomArray(

@@ -182,7 +182,7 @@ function col2imAddTransposed(gT: Float32Array, dx: Float32Array, g: ConvGeometry
 
 /**
  * Conv2DBackpropFilter for wasm: dW[K, CO] = P[M, K]ᵀ · dY[M, CO] with P the im2col patches,
- * computed block by block with an explicit (native) transpose of P, no transpose flags.
+ * computed block by block with explicit (native) transposes, no transpose flags.
  * Inputs x [N, H, W, CI], dy [N, OH, OW, CO]; output [KH, KW, CI, CO]. NHWC only, dilation 1.
  */
 function conv2DBackpropFilterWasm(args: {
@@ -205,9 +205,15 @@ function conv2DBackpropFilterWasm(args: {
   const block = imagesPerBlock(g);
   const pointwise = isPointwise(g);
   const blocks = Math.ceil(g.n / block);
-  // dW[K, CO] = Pᵀ[K, Mb] · dY[Mb, CO] per block: the result is already in filter layout, and
-  // the operand XNNPACK packs (dY) is the smaller one in deep layers. Several blocks are summed in JS.
+  const mb0 = min(block, g.n) * mImg;
+  // Two layouts, no transpose flags either way; pick the one that transposes fewer floats
+  // (the wasm Transpose kernel is slower than the GEMM here):
+  //  patches-first: dW[K, CO] = Pᵀ[K, Mb] · dY[Mb, CO]             transposes P (Mb·K)
+  //  dy-first:      dWᵀ[CO, K] = dYᵀ[CO, Mb] · P[Mb, K], then ᵀ    transposes dY (Mb·CO) and dWᵀ (K·CO)
+  const patchesFirst = mb0 * k <= (mb0 + k) * g.co;
+  // Several blocks are summed in JS, in the layout of the product.
   const acc = blocks > 1 ? new Float32Array(k * g.co) : undefined;
+  let product: TensorInfo | undefined;
   for (let n0 = 0; n0 < g.n; n0 += block) {
     const n1 = min(g.n, n0 + block);
     const mb = (n1 - n0) * mImg;
@@ -230,22 +236,42 @@ function conv2DBackpropFilterWasm(args: {
       const xs = backend.typedArrayFromHeap(x) as Float32Array;
       im2col(xs, backend.typedArrayFromHeap(patches) as Float32Array, g, n0, n1);
     }
-    const patchesT = transpose({ inputs: { x: patches }, backend, attrs: { perm: [0, 2, 1] } });
+    const [a, b] = patchesFirst
+      ? [transpose({ inputs: { x: patches }, backend, attrs: { perm: [0, 2, 1] } }), dyBlock]
+      : [transpose({ inputs: { x: dyBlock }, backend, attrs: { perm: [0, 2, 1] } }), patches];
+    const prod = matMul({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } });
+    backend.disposeData(a.dataId);
     if (ownPatches) backend.disposeData(patches.dataId);
-    const prod = matMul({
-      inputs: { a: patchesT, b: dyBlock },
-      backend,
-      attrs: { transposeA: false, transposeB: false },
-    });
-    backend.disposeData(patchesT.dataId);
     if (!whole) backend.disposeData(dyBlock.dataId);
-    if (!acc) return { dataId: prod.dataId, shape: filterShape, dtype: 'float32' };
+    if (!acc) {
+      product = prod;
+      break;
+    }
     const prodArr = backend.typedArrayFromHeap(prod) as Float32Array;
     for (let i = 0; i < acc.length; i++) acc[i] += prodArr[i];
     backend.disposeData(prod.dataId);
   }
+  if (product && patchesFirst) return { dataId: product.dataId, shape: filterShape, dtype: 'float32' };
+  if (product) {
+    const t = transpose({
+      inputs: { x: { dataId: product.dataId, shape: [g.co, k], dtype: 'float32' } },
+      backend,
+      attrs: { perm: [1, 0] },
+    });
+    backend.disposeData(product.dataId);
+    return { dataId: t.dataId, shape: filterShape, dtype: 'float32' };
+  }
   const out = backend.makeOutput(filterShape, 'float32');
-  (backend.typedArrayFromHeap(out) as Float32Array).set(acc as Float32Array);
+  const outArr = backend.typedArrayFromHeap(out) as Float32Array;
+  const sums = acc as Float32Array;
+  if (patchesFirst) {
+    outArr.set(sums);
+  } else {
+    for (let c = 0; c < g.co; c++) {
+      const base = c * k;
+      for (let j = 0; j < k; j++) outArr[j * g.co + c] = sums[base + j];
+    }
+  }
   return out;
 }
 
