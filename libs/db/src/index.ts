@@ -6,3 +6,5 @@ export { WorkStatus, DatasetSplit, Role } from './generated/enums';
 export * from './models.repository';
 export * from './scoring-jobs.repository';
 export * from './predictions.repository';
+export * from './api-keys.repository';
+export * from './audit.repository';
