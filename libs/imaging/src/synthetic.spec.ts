@@ -44,16 +44,33 @@ describe('generateFundus', () => {
     expect([...drawn].sort()).toEqual([...SEVERITIES].sort());
   });
 
-  it('lesions change the pixels they are drawn on', () => {
-    const opts = { seed: 9, size: 256, exposure: 1 } as const;
-    const normal = renderFundus({ ...opts, disease: false });
-    const sick = renderFundus({ ...opts, disease: true, severity: 'moderate' });
-    const big = sick.lesions.filter((l) => l.r >= 2 && l.kind === 'haemorrhage');
-    expect(big.length).toBeGreaterThan(0);
-    for (const l of big) {
-      const o = (Math.round(l.y) * 256 + Math.round(l.x)) * 3;
-      expect(sick.rgb[o + 1]).toBeLessThan(normal.rgb[o + 1]); // haemorrhage darkens green
-    }
+  it('lesions change the pixels they are drawn on: blood darker, exudates brighter than around them', () => {
+    const size = 512;
+    const sick = renderFundus({ seed: 9, size, exposure: 1, disease: true, severity: 'severe' });
+    const green = (cx: number, cy: number, r0: number, r1: number) => {
+      let s = 0;
+      let n = 0;
+      for (let y = Math.floor(cy - r1); y <= cy + r1; y++) {
+        for (let x = Math.floor(cx - r1); x <= cx + r1; x++) {
+          const d = Math.hypot(x + 0.5 - cx, y + 0.5 - cy);
+          if (d < r0 || d > r1 || x < 0 || y < 0 || x >= size || y >= size) continue;
+          s += sick.rgb[(y * size + x) * 3 + 1];
+          n++;
+        }
+      }
+      return s / n;
+    };
+    const contrast = (kind: string) =>
+      sick.lesions
+        .filter((l) => l.kind === kind && l.r >= 2)
+        .map((l) => green(l.x, l.y, 0, l.r * 0.5) - green(l.x, l.y, l.r * 2.5, l.r * 3.5));
+    const blood = contrast('haemorrhage');
+    const bright = [...contrast('hard-exudate'), ...contrast('cotton-wool')];
+    expect(blood.length).toBeGreaterThan(5);
+    expect(bright.length).toBeGreaterThan(5);
+    // Vessels or neighbouring lesions can sit in a ring; the large majority must show the contrast.
+    expect(blood.filter((d) => d < -10).length).toBeGreaterThan(0.8 * blood.length);
+    expect(bright.filter((d) => d > 10).length).toBeGreaterThan(0.8 * bright.length);
   });
 });
 

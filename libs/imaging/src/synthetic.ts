@@ -165,7 +165,11 @@ function growVessel(
     a += curvature * Math.exp(-len / (r * 0.9)) + steer + rng.normal() * 0.05;
     const nx = x + Math.cos(a) * step;
     const ny = y + Math.sin(a) * step;
-    const nw = w * (1 - 0.006 - rng.random() * 0.006);
+    let nw = w * (1 - 0.004 - rng.random() * 0.004);
+    // Taper to a thread over the last stretch instead of stopping at full width.
+    const remaining = maxLen - len;
+    const taperLen = Math.min(maxLen * 0.45, r * 0.3);
+    if (remaining < taperLen) nw = Math.min(nw, w * Math.pow(Math.max(0, remaining - step) / remaining, 0.8));
     ctx.segments.push({ x0: x, y0: y, x1: nx, y1: ny, w0: w, w1: nw });
     x = nx;
     y = ny;
@@ -270,6 +274,7 @@ export function renderFundus(opts: SyntheticFundusOptions): RenderedFundus {
   const noiseA = valueNoise(rng, width, height, Math.max(2, r / 4));
   const noiseB = valueNoise(rng, width, height, Math.max(2, r / 14));
   const noiseC = valueNoise(rng, width, height, Math.max(1.5, r / 45));
+  const noiseD = valueNoise(rng, width, height, Math.max(1.5, r / 130));
   const textureAmp = rng.uniform(0.05, 0.1);
 
   // Vessels: veins and arteries as separate maps.
@@ -415,7 +420,8 @@ export function renderFundus(opts: SyntheticFundusOptions): RenderedFundus {
         exposure *
         (1 - vignette * rho * rho * rho) *
         (1 + gradAmp * (u * gx + v * gy)) *
-        (1 + textureAmp * (0.6 * noiseA(x, y) + 0.3 * noiseB(x, y) + 0.25 * noiseC(x, y)));
+        (1 +
+          textureAmp * (0.6 * noiseA(x, y) + 0.3 * noiseB(x, y) + 0.25 * noiseC(x, y) + 0.18 * noiseD(x, y)));
       let R = base[0];
       let G = base[1];
       let B = base[2];
@@ -430,7 +436,7 @@ export function renderFundus(opts: SyntheticFundusOptions): RenderedFundus {
       const ddy = ((y - disc.y) / disc.r) * 0.92;
       const dd = ddx > 2.2 || ddx < -2.2 || ddy > 2.2 || ddy < -2.2 ? 3 : Math.sqrt(ddx * ddx + ddy * ddy);
       if (dd < 2.2) {
-        const glow = Math.exp(-dd * dd * 0.6) * 0.25;
+        const glow = Math.exp(-dd * dd * 1.2) * 0.15;
         R += (discCol[0] - R) * glow;
         G += (discCol[1] - G) * glow;
         B += (discCol[2] - B) * glow;
