@@ -4,6 +4,7 @@ import type { PrismaClient } from '@fundus/db';
 import { QueueName, type HandlerRegistration } from '@fundus/jobs';
 import { InfraModule, PRISMA } from '@fundus/platform';
 import { pingHandler } from './handlers/ping.handler';
+import { sweepHandlers } from './training/sweep.handler';
 import { trainingHandlers } from './training/train.handler';
 import { CONSUMED_QUEUES, HANDLERS, SHUTDOWN, WorkerHost } from './worker-host.service';
 
@@ -29,6 +30,7 @@ export class WorkerModule {
           useFactory: (prisma: PrismaClient, shutdown: AbortController): HandlerRegistration[] => [
             pingHandler(queues) as HandlerRegistration,
             ...trainingHandlers({ prisma, config, shutdown: shutdown.signal }),
+            ...sweepHandlers({ prisma, config }),
           ],
         },
         WorkerHost,

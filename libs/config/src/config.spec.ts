@@ -7,7 +7,7 @@ describe('loadConfig', () => {
     const api = loadConfig(apiEnvSchema, base);
     expect(api).toMatchObject({ API_PORT: 3000, REDIS_URL: 'redis://127.0.0.1:6379', STORAGE_URI: 'file://./.data/storage' });
     const worker = loadConfig(workerEnvSchema, base);
-    expect(worker.WORKER_QUEUES).toEqual(['training', 'scoring', 'schedule']);
+    expect(worker.WORKER_QUEUES).toEqual(['training', 'sweeps', 'scoring', 'schedule']);
     expect(worker).toMatchObject({ MODEL_BACKEND: 'auto', NIGHTLY_CRON: '0 2 * * *', WORKER_TRAINING_CONCURRENCY: 1 });
   });
 

@@ -26,7 +26,7 @@ const storageUri = z
   .string()
   .refine((s) => /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/.+)$/.test(s), 'must be s3://bucket[/prefix] or file://path');
 
-export const QUEUE_KINDS = ['training', 'scoring', 'schedule'] as const;
+export const QUEUE_KINDS = ['training', 'sweeps', 'scoring', 'schedule'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 
 const common = {

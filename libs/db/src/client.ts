@@ -2,7 +2,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from './generated/client';
 
 export { PrismaClient };
-export type { Prisma } from './generated/client';
+export type { Prisma, Dataset, Sweep, ModelVersion, ScoringJob, Prediction } from './generated/client';
 
 /**
  * A Prisma client on the plain `pg` driver adapter (no native query engine is installed here).

@@ -57,6 +57,32 @@ export class RunsRepository {
     return count === 1;
   }
 
+  /**
+   * Marks a queued (or, for a retried job, already running) run as running. A sweep trial is claimed
+   * only while fewer than the sweep's `maxParallel` trials run: the sweep row is locked so two
+   * workers cannot both take the last slot. Returns 'busy' when the sweep is at its cap, 'gone' when
+   * the run is no longer runnable (canceled, finished).
+   */
+  async claim(id: string): Promise<'claimed' | 'busy' | 'gone'> {
+    return this.prisma.$transaction(async (tx) => {
+      const run = await tx.run.findUnique({ where: { id }, select: { status: true, sweepId: true, startedAt: true } });
+      if (!run || !['queued', 'running'].includes(run.status)) return 'gone';
+      if (run.sweepId) {
+        const locked = await tx.$queryRaw<{ maxParallel: number; status: string }[]>`
+          SELECT "maxParallel", "status"::text AS status FROM "Sweep" WHERE id = ${run.sweepId}::uuid FOR UPDATE`;
+        if (!locked.length || locked[0].status === 'canceled') return 'gone';
+        const running = await tx.run.count({ where: { sweepId: run.sweepId, status: 'running', id: { not: id } } });
+        if (running >= locked[0].maxParallel) return 'busy';
+        await tx.sweep.updateMany({ where: { id: run.sweepId, status: 'queued' }, data: { status: 'running', startedAt: new Date() } });
+      }
+      const { count } = await tx.run.updateMany({
+        where: { id, status: { in: ['queued', 'running'] } },
+        data: { status: 'running', startedAt: run.startedAt ?? new Date(), attempts: { increment: 1 }, error: null },
+      });
+      return count === 1 ? 'claimed' : 'gone';
+    });
+  }
+
   /** Idempotent per (run, epoch): a retried job that re-runs an epoch replaces its row, never duplicates it. */
   upsertEpoch(runId: string, e: EpochRecord): Promise<RunEpoch> {
     const values = {

@@ -6,6 +6,7 @@
 export enum QueueName {
   System = 'system',
   Training = 'training',
+  Sweeps = 'sweeps',
   Scoring = 'scoring',
   Schedule = 'schedule',
 }
@@ -15,6 +16,8 @@ export enum JobName {
   Ping = 'ping',
   /** Train one run (also each sweep trial): epochs, threshold on validation, test metrics, model, report. */
   TrainModel = 'train-model',
+  /** Parent of a sweep flow: runs when every trial has ended; ranks trials and writes the sweep report. */
+  FinishSweep = 'finish-sweep',
   /** List a scoring job's prefix, record which keys need a prediction, and enqueue their chunks. */
   PlanScoring = 'plan-scoring',
   /** Score one chunk of a scoring job's keys with its model version. */
@@ -26,6 +29,7 @@ export enum JobName {
 export interface JobPayloads {
   [JobName.Ping]: { nonce: string };
   [JobName.TrainModel]: { runId: string };
+  [JobName.FinishSweep]: { sweepId: string };
   [JobName.PlanScoring]: { scoringJobId: string };
   [JobName.ScoreChunk]: { scoringJobId: string; chunk: number };
   [JobName.NightlyRescore]: Record<string, never>;
@@ -39,6 +43,7 @@ export interface JobResults {
 export const JOB_QUEUE: { readonly [N in JobName]: QueueName } = {
   [JobName.Ping]: QueueName.System,
   [JobName.TrainModel]: QueueName.Training,
+  [JobName.FinishSweep]: QueueName.Sweeps,
   [JobName.PlanScoring]: QueueName.Scoring,
   [JobName.ScoreChunk]: QueueName.Scoring,
   [JobName.NightlyRescore]: QueueName.Schedule,
@@ -60,6 +65,7 @@ export const JOB_OPTIONS: { readonly [N in JobName]: (data: JobPayloads[N]) => J
   [JobName.Ping]: (d) => ({ attempts: 1, backoffMs: 0, jobId: `ping-${d.nonce}`, removeOnComplete: 100, removeOnFail: 100 }),
   // A retried training job resumes from its last checkpoint.
   [JobName.TrainModel]: (d) => ({ attempts: 3, backoffMs: 5000, jobId: `train-${d.runId}`, ...KEEP }),
+  [JobName.FinishSweep]: (d) => ({ attempts: 3, backoffMs: 2000, jobId: `sweep-${d.sweepId}`, ...KEEP }),
   [JobName.PlanScoring]: (d) => ({ attempts: 3, backoffMs: 2000, jobId: `plan-${d.scoringJobId}`, ...KEEP }),
   // Chunks upsert predictions, so a retried chunk adds nothing twice.
   [JobName.ScoreChunk]: (d) => ({ attempts: 3, backoffMs: 2000, jobId: `score-${d.scoringJobId}-${d.chunk}`, ...KEEP }),

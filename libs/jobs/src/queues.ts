@@ -32,7 +32,7 @@ export class JobQueues {
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
-    private readonly connection: ConnectionOptions,
+    readonly connection: ConnectionOptions,
     readonly prefix: string,
   ) {}
 

@@ -1,3 +1,4 @@
 export * from './run-config';
 export * from './runs.service';
 export * from './scoring.service';
+export * from './sweeps.service';

@@ -51,12 +51,14 @@ async function trainRun(deps: TrainingDeps, job: Job<JobPayloads[JobName.TrainMo
     await runs.transition(run.id, ['queued', 'running'], 'failed', { error: message, finishedAt: new Date() });
     throw new UnrecoverableError(message);
   }
-  const started = await runs.transition(run.id, ['queued', 'running'], 'running', {
-    startedAt: run.startedAt ?? new Date(),
-    attempts: { increment: 1 },
-    error: null,
-  });
-  if (!started) return { runId: run.id, status: 'canceled' };
+  const claim = await runs.claim(run.id);
+  if (claim === 'gone') return { runId: run.id, status: 'canceled' };
+  if (claim === 'busy') {
+    // The sweep is at its parallel cap: back to the queue for a moment, without spending an attempt.
+    if (!token) throw new Error('sweep at its parallel cap and no job token to delay with');
+    await job.moveToDelayed(Date.now() + 2000, token);
+    throw new DelayedError();
+  }
 
   const runner = new TrainRunner();
   const onShutdown = () => runner.abort();
