@@ -23,6 +23,9 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip \
     CHECKPOINT_DISABLE=1 \
     PRISMA_HIDE_UPDATE_MESSAGE=1
 COPY package.json package-lock.json .npmrc ./
+# Prisma's generator reads tsconfig.json to choose its import style: without it the generated client
+# imports './x.ts', which tsc keeps verbatim and Node cannot load from dist/.
+COPY tsconfig.json ./
 COPY scripts/ensure-prisma-client.js scripts/
 COPY prisma.config.ts ./
 COPY prisma ./prisma
@@ -33,7 +36,7 @@ RUN --mount=type=cache,target=/root/.npm \
  && DATABASE_URL=postgresql://build@localhost:5432/build node scripts/ensure-prisma-client.js
 
 FROM deps AS build
-COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY tsconfig.build.json nest-cli.json ./
 COPY apps ./apps
 COPY libs ./libs
 RUN npm run build \

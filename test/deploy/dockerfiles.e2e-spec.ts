@@ -75,7 +75,14 @@ describe.each(Object.entries(DOCKERFILES))('%s image (%s)', (app, file) => {
     expect(install).toMatch(/npm ci --ignore-scripts/);
     expect(install).toContain('ensure-prisma-client.js');
     expect(runs.some((r) => /npm run build/.test(r) && /npm prune --omit=dev/.test(r))).toBe(true);
-    expect(envOf(stages.find((s) => instructions(s, 'RUN').some((r) => r.getArgumentsContent()?.includes('npm ci')))!).ONNXRUNTIME_NODE_INSTALL).toBe('skip');
+    const deps = stages.find((s) => instructions(s, 'RUN').some((r) => r.getArgumentsContent()?.includes('npm ci')))!;
+    expect(envOf(deps).ONNXRUNTIME_NODE_INSTALL).toBe('skip');
+    // Prisma's generator picks the generated client's import style from tsconfig.json; without the
+    // file it writes `import './x.ts'`, which compiles but cannot be loaded from dist/.
+    const generateAt = deps.instructions.findIndex((i) => i.getKeyword() === 'RUN' && i.getArgumentsContent()?.includes('ensure-prisma-client'));
+    const tsconfigAt = deps.instructions.findIndex((i) => i.getKeyword() === 'COPY' && copyPaths(i).sources.includes('tsconfig.json'));
+    expect(tsconfigAt).toBeGreaterThanOrEqual(0);
+    expect(tsconfigAt).toBeLessThan(generateAt);
   });
 
   it('sets only variables the app or its libraries read, with values the app accepts', () => {
