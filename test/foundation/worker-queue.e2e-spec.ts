@@ -5,7 +5,7 @@ import { spawnTs, type Spawned } from '../support/processes';
 import { testEnv } from '../support/env';
 
 describe('gpu-worker process consuming through the real Redis', () => {
-  const env = testEnv({ QUEUE_PREFIX: `${process.env.QUEUE_PREFIX}-ping`, WORKER_QUEUES: 'training' });
+  const env = testEnv({ QUEUE_PREFIX: `${process.env.QUEUE_PREFIX}-ping` });
   let worker: Spawned;
   let queues: JobQueues;
   let events: QueueEvents;

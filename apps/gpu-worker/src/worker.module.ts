@@ -1,9 +1,11 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import type { WorkerConfig } from '@fundus/config';
 import type { PrismaClient } from '@fundus/db';
-import { QueueName, type HandlerRegistration } from '@fundus/jobs';
-import { InfraModule, PRISMA } from '@fundus/platform';
+import { QueueName, type HandlerRegistration, type JobQueues } from '@fundus/jobs';
+import { InfraModule, JOB_QUEUES, PRISMA } from '@fundus/platform';
+import { createObjectStoreFromConfig } from '@fundus/storage';
 import { pingHandler } from './handlers/ping.handler';
+import { registerNightlySchedule, scoringHandlers } from './scoring';
 import { sweepHandlers } from './training/sweep.handler';
 import { trainingHandlers } from './training/train.handler';
 import { CONSUMED_QUEUES, HANDLERS, SHUTDOWN, WorkerHost } from './worker-host.service';
@@ -26,12 +28,24 @@ export class WorkerModule {
         { provide: SHUTDOWN, useFactory: () => new AbortController() },
         {
           provide: HANDLERS,
-          inject: [PRISMA, SHUTDOWN],
-          useFactory: (prisma: PrismaClient, shutdown: AbortController): HandlerRegistration[] => [
-            pingHandler(queues) as HandlerRegistration,
-            ...trainingHandlers({ prisma, config, shutdown: shutdown.signal }),
-            ...sweepHandlers({ prisma, config }),
-          ],
+          inject: [PRISMA, SHUTDOWN, JOB_QUEUES],
+          useFactory: async (prisma: PrismaClient, shutdown: AbortController, jobQueues: JobQueues): Promise<HandlerRegistration[]> => {
+            const scoring = {
+              prisma,
+              store: createObjectStoreFromConfig(config),
+              queues: jobQueues,
+              config,
+              logger: new Logger('Scoring'),
+            };
+            // Idempotent: one nightly scheduler however many workers start, however often.
+            await registerNightlySchedule(scoring, queues);
+            return [
+              pingHandler(queues) as HandlerRegistration,
+              ...trainingHandlers({ prisma, config, shutdown: shutdown.signal }),
+              ...sweepHandlers({ prisma, config }),
+              ...scoringHandlers(scoring),
+            ];
+          },
         },
         WorkerHost,
       ],
