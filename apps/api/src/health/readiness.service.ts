@@ -25,7 +25,11 @@ async function timed(fn: () => Promise<unknown>): Promise<{ ok: boolean; ms: num
     ]);
     return { ok: true, ms: Math.round(performance.now() - start) };
   } catch (err) {
-    return { ok: false, ms: Math.round(performance.now() - start), error: (err as Error).message.split('\n')[0] };
+    return {
+      ok: false,
+      ms: Math.round(performance.now() - start),
+      error: (err as Error).message.split('\n')[0],
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -43,7 +47,8 @@ export class ReadinessService {
     const [postgres, redis, storage] = await Promise.all([
       timed(() => this.prisma.$queryRawUnsafe('SELECT 1')),
       timed(async () => {
-        if (this.redis.status === 'wait' || this.redis.status === 'end') await this.redis.connect().catch(() => undefined);
+        if (this.redis.status === 'wait' || this.redis.status === 'end')
+          await this.redis.connect().catch(() => undefined);
         await this.redis.ping();
       }),
       timed(() => this.storage.probe()),

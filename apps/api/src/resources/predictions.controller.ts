@@ -1,0 +1,48 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import type { Prisma, PrismaClient } from '@fundus/db';
+import { PRISMA } from '@fundus/platform';
+import { decodeCursor, encodeCursor } from '../common/cursor';
+import { parseInput } from '../common/validation';
+import { listPredictionsQuery } from './schemas';
+
+/**
+ * Predictions by image key or key prefix, model version, label, ungradable flag and date range.
+ * Newest first, keyset-paginated on (createdAt, id).
+ */
+@Controller('predictions')
+export class PredictionsController {
+  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+
+  @Get()
+  async list(@Query() query: unknown) {
+    const q = parseInput(listPredictionsQuery, query, 'query');
+    const and: Prisma.PredictionWhereInput[] = [];
+    if (q.key) and.push({ key: q.key });
+    // A range on the key (not LIKE) so the btree index on key serves it under any collation.
+    if (q.prefix) and.push({ key: { gte: q.prefix, lt: `${q.prefix}\u{10FFFF}`, startsWith: q.prefix } });
+    if (q.modelVersionId) and.push({ modelVersionId: q.modelVersionId });
+    if (q.label !== undefined) and.push({ label: q.label });
+    if (q.ungradable !== undefined) and.push({ ungradable: q.ungradable });
+    if (q.from || q.to) and.push({ createdAt: { gte: q.from, lt: q.to } });
+    if (q.cursor) {
+      const after = decodeCursor(q.cursor);
+      and.push({
+        OR: [
+          { createdAt: { lt: after.value as Date } },
+          { createdAt: after.value as Date, id: { lt: after.id } },
+        ],
+      });
+    }
+    const rows = await this.prisma.prediction.findMany({
+      where: { AND: and },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: q.limit + 1,
+    });
+    const items = rows.slice(0, q.limit);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+    };
+  }
+}
