@@ -36,14 +36,12 @@ export async function createApi(config: ApiConfig): Promise<NestExpressApplicati
     if (!BODY_METHODS.has(req.method) || !hasBody) return next();
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
-      res
-        .status(415)
-        .json({
-          statusCode: 415,
-          error: 'Unsupported Media Type',
-          message: `send JSON with Content-Type: application/json (got ${type || 'none'})`,
-          code: 'unsupported-media-type',
-        });
+      res.status(415).json({
+        statusCode: 415,
+        error: 'Unsupported Media Type',
+        message: `send JSON with Content-Type: application/json (got ${type || 'none'})`,
+        code: 'unsupported-media-type',
+      });
       return;
     }
     json(req, res, (err?: unknown) => {

@@ -27,13 +27,11 @@ export function queueBoard(
       .authenticate(req.headers.authorization)
       .then((p) => {
         if (p.role !== 'admin') {
-          res
-            .status(403)
-            .json({
-              statusCode: 403,
-              error: 'Forbidden',
-              message: `role "${p.role}" may not use the queue board; needs admin`,
-            });
+          res.status(403).json({
+            statusCode: 403,
+            error: 'Forbidden',
+            message: `role "${p.role}" may not use the queue board; needs admin`,
+          });
           return;
         }
         next();

@@ -2,6 +2,7 @@ import {
   Body,
   Controller,
   Get,
+  HttpCode,
   Inject,
   NotFoundException,
   Param,
@@ -136,6 +137,7 @@ export class RunsController {
 
   @Post(':id/cancel')
   @Roles('admin', 'researcher')
+  @HttpCode(200)
   async cancel(@Param('id') id: string, @Req() req: unknown) {
     const actor = principalOf(req);
     const before = await this.get(parseId(id));
