@@ -11,7 +11,7 @@ export type LesionKind = 'microaneurysm' | 'haemorrhage' | 'hard-exudate' | 'cot
 /** Options of {@link renderFundus} / {@link generateFundus}. */
 export interface SyntheticFundusOptions {
   seed: number;
-  /** Image width in pixels, 32–4096. Default 512. */
+  /** Image width in pixels, 32–4096. Default 1024 (realistic sizes are 1024–2048; tests use 64–256). */
   size?: number;
   /** Image height in pixels; default = `size` (square). */
   height?: number;
@@ -236,7 +236,7 @@ function lesionCounts(rng: Rng, severity: Severity): Record<LesionKind, number> 
  * spots) placed in the posterior pole; sensor noise.
  */
 export function renderFundus(opts: SyntheticFundusOptions): RenderedFundus {
-  const width = opts.size ?? 512;
+  const width = opts.size ?? 1024;
   const height = opts.height ?? width;
   if (
     !Number.isInteger(width) ||
