@@ -25,7 +25,7 @@ const SCALE = process.env.DEMO_SCALE === 'ci' ? 'ci' : 'full';
 const PLAN =
   SCALE === 'ci'
     ? { train: 24, val: 10, test: 10, imageSize: 128, inputSize: 48, epochs: 2, intake: 6 }
-    : { train: 80, val: 25, test: 40, imageSize: 192, inputSize: 64, epochs: 5, intake: 24 };
+    : { train: 120, val: 40, test: 50, imageSize: 192, inputSize: 64, epochs: 8, intake: 24 };
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/fundus_demo';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const QUEUE_PREFIX = process.env.QUEUE_PREFIX ?? 'fundus-demo';
