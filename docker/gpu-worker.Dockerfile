@@ -50,13 +50,16 @@ RUN apt-get update \
       ca-certificates libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# VK_DRIVER_FILES lists where NVIDIA's container toolkit puts the Vulkan ICD file (current, older
+# toolkits, GPU-operator hosts); the loader skips entries that do not exist (checked with this
+# Debian loader, 1.3.239). Only NVIDIA's driver is ever picked, never a software rasteriser.
 ENV NODE_ENV=production \
     LOG_FORMAT=json \
     MODEL_BACKEND=auto \
     CACHE_DIR=/var/cache/fundus/tensors \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics \
-    VK_DRIVER_FILES=/usr/share/vulkan/icd.d/nvidia_icd.json
+    VK_DRIVER_FILES=/usr/share/vulkan/icd.d/nvidia_icd.json:/etc/vulkan/icd.d/nvidia_icd.json:/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -34,7 +34,9 @@ const DOCUMENTED_VARIABLES = ['FUNDUS_VERSION', 'FUNDUS_API_BIND', 'FUNDUS_API_P
 const SECRET_NAME = /PASSWORD|SECRET|TOKEN|ACCESS_KEY|ADMIN_KEY/;
 
 function envFiles(service: Obj): string[] {
-  return ((service.env_file ?? []) as Array<string | { path: string }>).map((f) => (typeof f === 'string' ? f : f.path));
+  return ((service.env_file ?? []) as Array<string | { path: string }>).map((f) =>
+    typeof f === 'string' ? f : f.path,
+  );
 }
 
 function environment(service: Obj): Record<string, string> {
@@ -45,7 +47,10 @@ function environment(service: Obj): Record<string, string> {
 
 /** What a service's process sees: env_file templates first, `environment` over them. */
 function effectiveEnv(service: Obj): Record<string, string> {
-  const fromFiles = Object.assign({}, ...envFiles(service).map((f) => parseEnvFile(join(ROOT, ENV_FILE_TEMPLATES[f]))));
+  const fromFiles = Object.assign(
+    {},
+    ...envFiles(service).map((f) => parseEnvFile(join(ROOT, ENV_FILE_TEMPLATES[f]))),
+  );
   return { ...fromFiles, ...environment(service) };
 }
 
@@ -84,13 +89,16 @@ describe('docker-compose.yml', () => {
     schema.properties.name = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' };
     const validate = ajvWithComposeFormats().compile(schema);
     const ok = validate(compose);
-    expect(validate.errors?.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`) ?? []).toEqual([]);
+    expect(
+      validate.errors?.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`) ?? [],
+    ).toEqual([]);
     expect(ok).toBe(true);
   });
 
   it('interpolates only documented variables, each with a default ($ in commands escaped)', () => {
     expect([...new Set(variables.map((v) => v.name))].sort()).toEqual([...DOCUMENTED_VARIABLES].sort());
-    for (const v of variables) expect({ v: v.name, hasDefault: v.fallback !== undefined }).toEqual({ v: v.name, hasDefault: true });
+    for (const v of variables)
+      expect({ v: v.name, hasDefault: v.fallback !== undefined }).toEqual({ v: v.name, hasDefault: true });
   });
 
   it('has the infrastructure by default and the apps behind the `app` profile', () => {
@@ -124,13 +132,15 @@ describe('docker-compose.yml', () => {
     expect(services['minio-init'].depends_on).toEqual({ minio: { condition: 'service_healthy' } });
     for (const [name, s] of Object.entries(services)) {
       for (const dep of Object.keys(s.depends_on ?? {})) {
-        if (s.depends_on[dep].condition === 'service_healthy') expect({ name, dep, hc: !!services[dep].healthcheck }).toEqual({ name, dep, hc: true });
+        if (s.depends_on[dep].condition === 'service_healthy')
+          expect({ name, dep, hc: !!services[dep].healthcheck }).toEqual({ name, dep, hc: true });
       }
     }
   });
 
   it('health-checks the long-running services, the API on /health at API_PORT', () => {
-    for (const name of ['postgres', 'redis', 'minio', 'api']) expect(services[name].healthcheck?.test).toBeDefined();
+    for (const name of ['postgres', 'redis', 'minio', 'api'])
+      expect(services[name].healthcheck?.test).toBeDefined();
     const config = loadConfig(schemaOf('api')!, effectiveEnv(services.api)) as { API_PORT: number };
     expect(services.api.healthcheck.test.join(' ')).toContain(`http://127.0.0.1:${config.API_PORT}/health`);
     const [published] = services.api.ports as string[];
@@ -144,13 +154,16 @@ describe('docker-compose.yml', () => {
     expect(mounts('redis')).toContainEqual(['redisdata', '/data']);
     expect(mounts('minio')).toContainEqual(['objects', '/data']);
     const cacheDir = effectiveEnv(services['gpu-worker']).CACHE_DIR;
-    expect(mounts('gpu-worker').some(([vol, path]) => vol === 'tensorcache' && cacheDir.startsWith(`${path}/`))).toBe(true);
+    expect(
+      mounts('gpu-worker').some(([vol, path]) => vol === 'tensorcache' && cacheDir.startsWith(`${path}/`)),
+    ).toBe(true);
     const redis = (services.redis.command as string[]).join(' ');
     expect(redis).toContain('--appendonly yes');
     expect(redis).toContain('--maxmemory-policy noeviction');
     const declared = Object.keys(compose.volumes as Obj);
     for (const s of Object.values(services)) {
-      for (const v of (s.volumes ?? []) as string[]) if (!v.startsWith('.') && !v.startsWith('/')) expect(declared).toContain(v.split(':')[0]);
+      for (const v of (s.volumes ?? []) as string[])
+        if (!v.startsWith('.') && !v.startsWith('/')) expect(declared).toContain(v.split(':')[0]);
     }
   });
 
@@ -172,26 +185,35 @@ describe('docker-compose.yml', () => {
     expect(services['gpu-worker'].deploy.resources.reservations.devices).toEqual([
       { driver: 'nvidia', count: 1, capabilities: ['gpu', 'compute', 'utility', 'graphics'] },
     ]);
-    for (const [name, s] of Object.entries(services)) if (name !== 'gpu-worker') expect(s.deploy).toBeUndefined();
+    for (const [name, s] of Object.entries(services))
+      if (name !== 'gpu-worker') expect(s.deploy).toBeUndefined();
     expect(effectiveEnv(services['gpu-worker']).NVIDIA_DRIVER_CAPABILITIES.split(',')).toContain('graphics');
   });
 
-  it.each(Object.entries(APPS))('gives %s every variable it requires and none it does not read', (name, app) => {
-    const env = effectiveEnv(services[name]);
-    expect(requiredVariables(app).filter((v) => !env[v])).toEqual([]);
-    expect(unknownVariables(app, Object.keys(env))).toEqual([]);
-    const schema = schemaOf(app);
-    if (schema) expect(() => loadConfig(schema, env)).not.toThrow();
-    const db = new URL(env.DATABASE_URL);
-    expect(db.hostname).toBe('postgres');
-    expect(db.username).toBe(services.postgres.environment.POSTGRES_USER);
-    expect(db.pathname).toBe(`/${services.postgres.environment.POSTGRES_DB}`);
-  });
+  it.each(Object.entries(APPS))(
+    'gives %s every variable it requires and none it does not read',
+    (name, app) => {
+      const env = effectiveEnv(services[name]);
+      expect(requiredVariables(app).filter((v) => !env[v])).toEqual([]);
+      expect(unknownVariables(app, Object.keys(env))).toEqual([]);
+      const schema = schemaOf(app);
+      if (schema) expect(() => loadConfig(schema, env)).not.toThrow();
+      const db = new URL(env.DATABASE_URL);
+      expect(db.hostname).toBe('postgres');
+      expect(db.username).toBe(services.postgres.environment.POSTGRES_USER);
+      expect(db.pathname).toBe(`/${services.postgres.environment.POSTGRES_DB}`);
+    },
+  );
 
   it('holds no secret: credentials come from git-ignored env files and secret files', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [key, value] of Object.entries(environment(s))) {
-        if (SECRET_NAME.test(key)) expect({ name, key, value }).toEqual({ name, key, value: expect.stringMatching(/^\/run\/secrets\//) });
+        if (SECRET_NAME.test(key))
+          expect({ name, key, value }).toEqual({
+            name,
+            key,
+            value: expect.stringMatching(/^\/run\/secrets\//),
+          });
         expect(value).not.toMatch(/:\/\/[^/@\s]+:[^/@\s]+@/); // no user:password@ in URLs
       }
       for (const file of envFiles(s)) {
@@ -202,12 +224,18 @@ describe('docker-compose.yml', () => {
     const secretFiles = Object.values(compose.secrets as Record<string, { file: string }>).map((s) => s.file);
     const mustBeIgnored = [...Object.keys(ENV_FILE_TEMPLATES), ...secretFiles];
     // `git check-ignore` prints the paths that .gitignore keeps out.
-    const ignored = execFileSync('git', ['check-ignore', '--no-index', ...mustBeIgnored], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n');
+    const ignored = execFileSync('git', ['check-ignore', '--no-index', ...mustBeIgnored], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n');
     expect(ignored.sort()).toEqual([...mustBeIgnored].sort());
   });
 
   it('stops the apps no sooner than their own 60 s shutdown grace', () => {
-    for (const name of ['api', 'gpu-worker']) expect(parseInt(services[name].stop_grace_period as string, 10)).toBeGreaterThan(60);
+    for (const name of ['api', 'gpu-worker'])
+      expect(parseInt(services[name].stop_grace_period as string, 10)).toBeGreaterThan(60);
   });
 });
 

@@ -7,8 +7,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate } from 'dockerfile-utils';
 import { apiEnvSchema, loadConfig } from '@fundus/config';
-import { contextSources, copyFrom, copyPaths, dockerIgnored, envOf, execForm, readStages, type Stage } from './support/dockerfile';
-import { FOREIGN_VARIABLES, knownVariables, schemaOf, unknownVariables, type AppName } from './support/app-env';
+import {
+  contextSources,
+  copyFrom,
+  copyPaths,
+  dockerIgnored,
+  envOf,
+  execForm,
+  readStages,
+  type Stage,
+} from './support/dockerfile';
+import {
+  FOREIGN_VARIABLES,
+  knownVariables,
+  schemaOf,
+  unknownVariables,
+  type AppName,
+} from './support/app-env';
 
 const ROOT = join(__dirname, '../..');
 const DOCKERFILES: Record<Exclude<AppName, 'migrate'>, string> = {
@@ -16,7 +31,9 @@ const DOCKERFILES: Record<Exclude<AppName, 'migrate'>, string> = {
   'gpu-worker': 'docker/gpu-worker.Dockerfile',
 };
 const dockerignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8');
-const buildConfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { rootDir: string; outDir: string } };
+const buildConfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as {
+  compilerOptions: { rootDir: string; outDir: string };
+};
 // Debian packages the webgpu path needs on NVIDIA hosts (shared/device/README.md, DESIGN.md).
 const VULKAN_PACKAGES = ['libvulkan1', 'libegl1', 'libglvnd0', 'libopengl0', 'libgl1', 'libglx0', 'libgles2'];
 
@@ -75,12 +92,18 @@ describe.each(Object.entries(DOCKERFILES))('%s image (%s)', (app, file) => {
     expect(install).toMatch(/npm ci --ignore-scripts/);
     expect(install).toContain('ensure-prisma-client.js');
     expect(runs.some((r) => /npm run build/.test(r) && /npm prune --omit=dev/.test(r))).toBe(true);
-    const deps = stages.find((s) => instructions(s, 'RUN').some((r) => r.getArgumentsContent()?.includes('npm ci')))!;
+    const deps = stages.find((s) =>
+      instructions(s, 'RUN').some((r) => r.getArgumentsContent()?.includes('npm ci')),
+    )!;
     expect(envOf(deps).ONNXRUNTIME_NODE_INSTALL).toBe('skip');
     // Prisma's generator picks the generated client's import style from tsconfig.json; without the
     // file it writes `import './x.ts'`, which compiles but cannot be loaded from dist/.
-    const generateAt = deps.instructions.findIndex((i) => i.getKeyword() === 'RUN' && i.getArgumentsContent()?.includes('ensure-prisma-client'));
-    const tsconfigAt = deps.instructions.findIndex((i) => i.getKeyword() === 'COPY' && copyPaths(i).sources.includes('tsconfig.json'));
+    const generateAt = deps.instructions.findIndex(
+      (i) => i.getKeyword() === 'RUN' && i.getArgumentsContent()?.includes('ensure-prisma-client'),
+    );
+    const tsconfigAt = deps.instructions.findIndex(
+      (i) => i.getKeyword() === 'COPY' && copyPaths(i).sources.includes('tsconfig.json'),
+    );
     expect(tsconfigAt).toBeGreaterThanOrEqual(0);
     expect(tsconfigAt).toBeLessThan(generateAt);
   });
@@ -88,15 +111,23 @@ describe.each(Object.entries(DOCKERFILES))('%s image (%s)', (app, file) => {
   it('sets only variables the app or its libraries read, with values the app accepts', () => {
     const env = envOf(runtimeOf(stages));
     expect(unknownVariables(app as AppName, Object.keys(env))).toEqual([]);
-    const own = Object.fromEntries(Object.entries(env).filter(([k]) => knownVariables(app as AppName).includes(k)));
-    expect(() => loadConfig(schemaOf(app as AppName)!, { ...own, DATABASE_URL: 'postgresql://u@h/db' })).not.toThrow();
+    const own = Object.fromEntries(
+      Object.entries(env).filter(([k]) => knownVariables(app as AppName).includes(k)),
+    );
+    expect(() =>
+      loadConfig(schemaOf(app as AppName)!, { ...own, DATABASE_URL: 'postgresql://u@h/db' }),
+    ).not.toThrow();
   });
 
   it('copies only files that exist and that .dockerignore lets into the build context', () => {
     const sources = stages.flatMap(contextSources);
     expect(sources).toEqual(expect.arrayContaining(['package-lock.json', 'apps', 'libs', 'prisma']));
     for (const s of sources) {
-      expect({ s, exists: existsSync(join(ROOT, s)), ignored: dockerIgnored(dockerignore, s) }).toEqual({ s, exists: true, ignored: false });
+      expect({ s, exists: existsSync(join(ROOT, s)), ignored: dockerIgnored(dockerignore, s) }).toEqual({
+        s,
+        exists: true,
+        ignored: false,
+      });
     }
   });
 });
@@ -106,7 +137,10 @@ describe('api image', () => {
 
   it('exposes API_PORT and checks /health on it', () => {
     const runtime = runtimeOf(stages);
-    const port = loadConfig(apiEnvSchema, { ...envOf(runtime), DATABASE_URL: 'postgresql://u@h/db' }).API_PORT;
+    const port = loadConfig(apiEnvSchema, {
+      ...envOf(runtime),
+      DATABASE_URL: 'postgresql://u@h/db',
+    }).API_PORT;
     expect(instructions(runtime, 'EXPOSE').map((e) => e.getArgumentsContent())).toEqual([String(port)]);
     const [health] = instructions(runtime, 'HEALTHCHECK');
     expect(health.getArgumentsContent()).toContain("'/health'");
@@ -115,9 +149,15 @@ describe('api image', () => {
 
   it('has a migrate target running `prisma migrate deploy` with the Prisma config and migrations', () => {
     const migrate = stages.find((s) => s.name === 'migrate')!;
-    expect(execForm(instructions(migrate, 'CMD')[0])).toEqual(['node_modules/.bin/prisma', 'migrate', 'deploy']);
+    expect(execForm(instructions(migrate, 'CMD')[0])).toEqual([
+      'node_modules/.bin/prisma',
+      'migrate',
+      'deploy',
+    ]);
     const copied = instructions(migrate, 'COPY').flatMap((c) => copyPaths(c).sources);
-    expect(copied).toEqual(expect.arrayContaining(['/app/node_modules', '/app/prisma.config.ts', '/app/prisma']));
+    expect(copied).toEqual(
+      expect.arrayContaining(['/app/node_modules', '/app/prisma.config.ts', '/app/prisma']),
+    );
     expect(instructions(migrate, 'USER').map((u) => u.getArgumentsContent())).toEqual(['node']);
     expect(existsSync(join(ROOT, 'prisma/migrations'))).toBe(true);
   });
@@ -134,10 +174,17 @@ describe('gpu-worker image', () => {
     for (const pkg of VULKAN_PACKAGES) expect(install!.split(/\s+/)).toContain(pkg);
     expect(install).toContain('rm -rf /var/lib/apt/lists');
     const env = envOf(runtime);
-    expect(env.VK_DRIVER_FILES).toBe('/usr/share/vulkan/icd.d/nvidia_icd.json');
+    // Where the NVIDIA container toolkit mounts the ICD first; other known places after it.
+    const icds = env.VK_DRIVER_FILES.split(':');
+    expect(icds[0]).toBe('/usr/share/vulkan/icd.d/nvidia_icd.json');
+    for (const icd of icds) expect(icd).toMatch(/^\/[\w./-]+\/nvidia_icd\.json$/);
     // The toolkit mounts the Vulkan ICD only for the graphics capability.
-    expect(env.NVIDIA_DRIVER_CAPABILITIES.split(',')).toEqual(expect.arrayContaining(['compute', 'utility', 'graphics']));
-    expect(FOREIGN_VARIABLES['gpu-worker']).toEqual(expect.arrayContaining(['VK_DRIVER_FILES', 'NVIDIA_DRIVER_CAPABILITIES']));
+    expect(env.NVIDIA_DRIVER_CAPABILITIES.split(',')).toEqual(
+      expect.arrayContaining(['compute', 'utility', 'graphics']),
+    );
+    expect(FOREIGN_VARIABLES['gpu-worker']).toEqual(
+      expect.arrayContaining(['VK_DRIVER_FILES', 'NVIDIA_DRIVER_CAPABILITIES']),
+    );
   });
 
   it('documents the tfjs-node-gpu alternative', () => {

@@ -13,7 +13,16 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { loadConfig, QUEUE_KINDS } from '@fundus/config';
 import { QueueName } from '@fundus/jobs';
-import { kustomize, KustomizeError, readYamlDocuments, resourceId, strategicMerge, type Json, type JsonObject, type Resource } from './support/kustomize';
+import {
+  kustomize,
+  KustomizeError,
+  readYamlDocuments,
+  resourceId,
+  strategicMerge,
+  type Json,
+  type JsonObject,
+  type Resource,
+} from './support/kustomize';
 import { parseEnvFile, requiredVariables, schemaOf, unknownVariables, type AppName } from './support/app-env';
 
 const INFRA = join(__dirname, '../../infra');
@@ -129,7 +138,11 @@ function resolveEnv(container: Obj, resources: Resource[]): ResolvedEnv {
 function containers(resources: Resource[]): Array<[Resource, Obj, AppName]> {
   return resources
     .filter((r) => r.kind === 'Deployment' || r.kind === 'Job')
-    .flatMap((r) => (podSpec(r).containers as Obj[]).map((c) => [r, c, appOf(c.image as string)] as [Resource, Obj, AppName]));
+    .flatMap((r) =>
+      (podSpec(r).containers as Obj[]).map(
+        (c) => [r, c, appOf(c.image as string)] as [Resource, Obj, AppName],
+      ),
+    );
 }
 
 describe('kustomize renderer', () => {
@@ -142,9 +155,18 @@ describe('kustomize renderer', () => {
   });
 
   it('merges patches strategically: by name in lists, null deletes', () => {
-    const target: Json = { spec: { containers: [{ name: 'a', resources: { limits: { cpu: '1', gpu: 1 } } }, { name: 'b' }], tolerations: [{ key: 'x' }] } };
-    const patch: Json = { spec: { containers: [{ name: 'a', resources: { limits: { gpu: null } } }], tolerations: null } };
-    expect(strategicMerge(target, patch)).toEqual({ spec: { containers: [{ name: 'a', resources: { limits: { cpu: '1' } } }, { name: 'b' }] } });
+    const target: Json = {
+      spec: {
+        containers: [{ name: 'a', resources: { limits: { cpu: '1', gpu: 1 } } }, { name: 'b' }],
+        tolerations: [{ key: 'x' }],
+      },
+    };
+    const patch: Json = {
+      spec: { containers: [{ name: 'a', resources: { limits: { gpu: null } } }], tolerations: null },
+    };
+    expect(strategicMerge(target, patch)).toEqual({
+      spec: { containers: [{ name: 'a', resources: { limits: { cpu: '1' } } }, { name: 'b' }] },
+    });
   });
 
   it('refuses kustomization fields it does not implement', () => {
@@ -169,7 +191,10 @@ describe.each(TARGETS)('%s', (target) => {
       seen.add(app);
       const env = resolveEnv(container, resources);
       const where = `${resourceId(owner)} ${container.name}`;
-      expect({ where, missing: requiredVariables(app).filter((v) => !env.guaranteed.includes(v)) }).toEqual({ where, missing: [] });
+      expect({ where, missing: requiredVariables(app).filter((v) => !env.guaranteed.includes(v)) }).toEqual({
+        where,
+        missing: [],
+      });
       expect({ where, unknown: unknownVariables(app, env.names) }).toEqual({ where, unknown: [] });
       const dupes = env.names.filter((n, i) => env.names.indexOf(n) !== i);
       expect({ where, dupes }).toEqual({ where, dupes: [] });
@@ -183,8 +208,11 @@ describe.each(TARGETS)('%s', (target) => {
   it('serves the API on API_PORT with /health for liveness and /ready for readiness', () => {
     const api = find(resources, 'Deployment', 'api');
     const [container] = podSpec(api).containers as Obj[];
-    const config = loadConfig(schemaOf('api')!, resolveEnv(container, resources).values) as { API_PORT: number };
-    const portOf = (p: number | string) => (typeof p === 'number' ? p : (container.ports as Obj[]).find((x) => x.name === p)?.containerPort);
+    const config = loadConfig(schemaOf('api')!, resolveEnv(container, resources).values) as {
+      API_PORT: number;
+    };
+    const portOf = (p: number | string) =>
+      typeof p === 'number' ? p : (container.ports as Obj[]).find((x) => x.name === p)?.containerPort;
     expect((container.ports as Obj[]).map((p) => p.containerPort)).toEqual([config.API_PORT]);
     expect(container.livenessProbe.httpGet.path).toBe('/health');
     expect(portOf(container.livenessProbe.httpGet.port)).toBe(config.API_PORT);
@@ -200,7 +228,10 @@ describe.each(TARGETS)('%s', (target) => {
   it('runs workers without HTTP probes or ports (they have no server)', () => {
     for (const [owner, container, app] of containers(resources)) {
       if (app !== 'gpu-worker') continue;
-      expect({ w: resourceId(owner), ports: container.ports }).toEqual({ w: resourceId(owner), ports: undefined });
+      expect({ w: resourceId(owner), ports: container.ports }).toEqual({
+        w: resourceId(owner),
+        ports: undefined,
+      });
       for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
         expect(container[probe]?.httpGet ?? container[probe]?.tcpSocket).toBeUndefined();
       }
@@ -263,14 +294,18 @@ describe.each(TARGETS)('%s', (target) => {
       }
     }
     // The GPU workers count running jobs too, so scaling down never takes a GPU from a running job.
-    const gpuLists = (find(resources, 'ScaledObject', 'gpu-worker').spec as Obj).triggers.map((t: Obj) => t.metadata.listName.split(':').slice(1).join(':'));
+    const gpuLists = (find(resources, 'ScaledObject', 'gpu-worker').spec as Obj).triggers.map((t: Obj) =>
+      t.metadata.listName.split(':').slice(1).join(':'),
+    );
     expect(gpuLists.sort()).toEqual(['training:active', 'training:wait']);
   });
 
   it('covers every Deployment with a PodDisruptionBudget and selects its own pods', () => {
     for (const d of byKind(resources, 'Deployment')) {
       expect(matches((d.spec as Obj).selector.matchLabels, podLabels(d))).toBe(true);
-      const pdbs = byKind(resources, 'PodDisruptionBudget').filter((p) => matches((p.spec as Obj).selector.matchLabels, podLabels(d)));
+      const pdbs = byKind(resources, 'PodDisruptionBudget').filter((p) =>
+        matches((p.spec as Obj).selector.matchLabels, podLabels(d)),
+      );
       expect({ d: d.metadata.name, pdbs: pdbs.length }).toEqual({ d: d.metadata.name, pdbs: 1 });
     }
   });
@@ -280,15 +315,23 @@ describe.each(TARGETS)('%s', (target) => {
     const deny = policies.find((p) => Object.keys(p.podSelector).length === 0 && !p.ingress && !p.egress);
     expect(deny?.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
     const selecting = (labels: Record<string, string>, type: string) =>
-      policies.filter((p) => p.policyTypes.includes(type) && matches(p.podSelector.matchLabels, labels) && p !== deny);
+      policies.filter(
+        (p) => p.policyTypes.includes(type) && matches(p.podSelector.matchLabels, labels) && p !== deny,
+      );
 
     const api = find(resources, 'Deployment', 'api');
     const ingress = selecting(podLabels(api), 'Ingress').flatMap((p) => p.ingress as Obj[]);
     expect(ingress.flatMap((rule) => rule.ports.map((x: Obj) => x.port))).toEqual(['http']);
     for (const w of [...byKind(resources, 'Deployment'), ...byKind(resources, 'Job')]) {
       if (w !== api) expect(selecting(podLabels(w), 'Ingress')).toEqual([]);
-      const ports = selecting(podLabels(w), 'Egress').flatMap((p) => (p.egress as Obj[]).flatMap((rule) => rule.ports.map((x: Obj) => x.port)));
-      for (const needed of [53, 5432, 6379]) expect({ w: w.metadata.name, has: ports.includes(needed) }).toEqual({ w: w.metadata.name, has: true });
+      const ports = selecting(podLabels(w), 'Egress').flatMap((p) =>
+        (p.egress as Obj[]).flatMap((rule) => rule.ports.map((x: Obj) => x.port)),
+      );
+      for (const needed of [53, 5432, 6379])
+        expect({ w: w.metadata.name, has: ports.includes(needed) }).toEqual({
+          w: w.metadata.name,
+          has: true,
+        });
     }
   });
 
@@ -298,10 +341,15 @@ describe.each(TARGETS)('%s', (target) => {
       expect(pod.securityContext.runAsNonRoot).toBe(true);
       expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
       expect(pod.automountServiceAccountToken).toBe(false);
-      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(c.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
       expect(c.resources.requests.memory).toBeDefined();
       expect(c.resources.limits.memory).toBeDefined();
-      if (owner.kind === 'Deployment') expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(APP_SHUTDOWN_GRACE_S);
+      if (owner.kind === 'Deployment')
+        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(APP_SHUTDOWN_GRACE_S);
     }
   });
 
@@ -316,7 +364,8 @@ describe.each(TARGETS)('%s', (target) => {
 
   it('keeps secrets out of ConfigMaps and manifests', () => {
     for (const cm of byKind(resources, 'ConfigMap')) {
-      for (const key of Object.keys((cm.data ?? {}) as JsonObject)) expect(Object.keys(secretExample)).not.toContain(key);
+      for (const key of Object.keys((cm.data ?? {}) as JsonObject))
+        expect(Object.keys(secretExample)).not.toContain(key);
     }
     expect(byKind(resources, 'Secret')).toEqual([]);
   });
@@ -328,9 +377,11 @@ describe('overlays', () => {
       const resources = rendered.get(`overlays/${o}`)!;
       const [ns] = byKind(resources, 'Namespace');
       expect(ns).toBeDefined();
-      for (const r of resources) if (r.kind !== 'Namespace') expect(r.metadata.namespace).toBe(ns.metadata.name);
+      for (const r of resources)
+        if (r.kind !== 'Namespace') expect(r.metadata.namespace).toBe(ns.metadata.name);
       if (o === 'production') {
-        for (const [, c] of containers(resources)) expect(c.image).toMatch(/:\d+\.\d+\.\d+$|@sha256:[0-9a-f]{64}$/);
+        for (const [, c] of containers(resources))
+          expect(c.image).toMatch(/:\d+\.\d+\.\d+$|@sha256:[0-9a-f]{64}$/);
       }
     }
   });

@@ -17,7 +17,13 @@ const migrateKeys = ['DATABASE_URL'];
  */
 export const FOREIGN_VARIABLES: Record<AppName, readonly string[]> = {
   api: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
-  'gpu-worker': ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'VK_DRIVER_FILES', 'NVIDIA_VISIBLE_DEVICES', 'NVIDIA_DRIVER_CAPABILITIES'],
+  'gpu-worker': [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'VK_DRIVER_FILES',
+    'NVIDIA_VISIBLE_DEVICES',
+    'NVIDIA_DRIVER_CAPABILITIES',
+  ],
   migrate: [],
 };
 

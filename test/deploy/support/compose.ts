@@ -20,7 +20,8 @@ export interface Interpolated {
   fallback?: string;
 }
 
-const TOKEN = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\$\{[^}]*\}?/g;
+const TOKEN =
+  /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)|\$\{[^}]*\}?/g;
 
 /** Interpolates one string with `env`; records every variable it reads in `seen`. */
 export function interpolate(text: string, env: Record<string, string>, seen: Interpolated[]): string {
@@ -49,12 +50,16 @@ export function interpolate(text: string, env: Record<string, string>, seen: Int
 function walk(node: Json, fn: (s: string) => string): Json {
   if (typeof node === 'string') return fn(node);
   if (Array.isArray(node)) return node.map((x) => walk(x, fn));
-  if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, fn)]));
+  if (node && typeof node === 'object')
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, fn)]));
   return node;
 }
 
 /** Reads a compose file as compose does with the environment `env` (default: none set). */
-export function readCompose(path: string, env: Record<string, string> = {}): { model: Json; variables: Interpolated[] } {
+export function readCompose(
+  path: string,
+  env: Record<string, string> = {},
+): { model: Json; variables: Interpolated[] } {
   const raw = parse(readFileSync(path, 'utf8'), { merge: true }) as Json;
   const variables: Interpolated[] = [];
   return { model: walk(raw, (s) => interpolate(s, env, variables)), variables };

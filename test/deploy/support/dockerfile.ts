@@ -23,11 +23,15 @@ export function readStages(path: string): Stage[] {
   for (const instruction of file.getInstructions()) {
     const keyword = instruction.getKeyword();
     if (keyword === 'ARG' && stages.length === 0) {
-      const [, name, value] = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(instruction.getArgumentsContent() ?? '') ?? [];
+      const [, name, value] =
+        /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(instruction.getArgumentsContent() ?? '') ?? [];
       if (name && value !== undefined) args.set(name, value);
     } else if (keyword === 'FROM') {
       const words = (instruction.getArgumentsContent() ?? '').split(/\s+/).filter((w) => !w.startsWith('--'));
-      const base = words[0].replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string, b: string) => args.get(a ?? b) ?? '');
+      const base = words[0].replace(
+        /\$\{(\w+)\}|\$(\w+)/g,
+        (_, a: string, b: string) => args.get(a ?? b) ?? '',
+      );
       const asIndex = words.findIndex((w) => w.toUpperCase() === 'AS');
       const name = asIndex > 0 ? words[asIndex + 1] : String(stages.length);
       stages.push({ name, base, fromStage: stages.some((s) => s.name === base), instructions: [] });
@@ -42,7 +46,9 @@ export function readStages(path: string): Stage[] {
 export function execForm(instruction: Instruction): string[] | undefined {
   try {
     const parsed: unknown = JSON.parse(instruction.getArgumentsContent() ?? '');
-    return Array.isArray(parsed) && parsed.every((x) => typeof x === 'string') ? (parsed as string[]) : undefined;
+    return Array.isArray(parsed) && parsed.every((x) => typeof x === 'string')
+      ? (parsed as string[])
+      : undefined;
   } catch {
     return undefined;
   }
@@ -65,7 +71,12 @@ export function envOf(stage: Stage): Record<string, string> {
 
 /** The `--from` of a COPY (a stage name), or undefined when it reads the build context. */
 export function copyFrom(instruction: Instruction): string | undefined {
-  const flags = (instruction as Instruction & { getFlags?: () => Array<{ getName(): string; getValue(): string | null }> }).getFlags?.() ?? [];
+  const flags =
+    (
+      instruction as Instruction & {
+        getFlags?: () => Array<{ getName(): string; getValue(): string | null }>;
+      }
+    ).getFlags?.() ?? [];
   return flags.find((f) => f.getName() === 'from')?.getValue() ?? undefined;
 }
 
@@ -107,7 +118,10 @@ export function dockerIgnored(ignoreText: string, path: string): boolean {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
-    .map((l) => ({ negate: l.startsWith('!'), re: globToRegExp(l.replace(/^!/, '').replace(/^\/+|\/+$/g, '')) }));
+    .map((l) => ({
+      negate: l.startsWith('!'),
+      re: globToRegExp(l.replace(/^!/, '').replace(/^\/+|\/+$/g, '')),
+    }));
   const parts = path.replace(/^\.\/|\/+$/g, '').split('/');
   let ignored = false;
   for (const { negate, re } of patterns) {

@@ -26,9 +26,23 @@ export class KustomizeError extends Error {
   }
 }
 
-const SUPPORTED = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'labels', 'images', 'replicas', 'patches']);
+const SUPPORTED = new Set([
+  'apiVersion',
+  'kind',
+  'resources',
+  'namespace',
+  'labels',
+  'images',
+  'replicas',
+  'patches',
+]);
 // Kinds without a namespace among those infra/ uses; kustomize leaves these alone.
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ClusterTriggerAuthentication']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ClusterTriggerAuthentication',
+]);
 // Where kustomize's image transformer and replica transformer look.
 const POD_SPEC_PATHS: Record<string, string[]> = {
   Deployment: ['spec', 'template', 'spec'],
@@ -55,7 +69,13 @@ function isObject(v: unknown): v is JsonObject {
 }
 
 function asResource(v: Json, where: string): Resource {
-  if (!isObject(v) || typeof v.apiVersion !== 'string' || typeof v.kind !== 'string' || !isObject(v.metadata) || typeof v.metadata.name !== 'string') {
+  if (
+    !isObject(v) ||
+    typeof v.apiVersion !== 'string' ||
+    typeof v.kind !== 'string' ||
+    !isObject(v.metadata) ||
+    typeof v.metadata.name !== 'string'
+  ) {
     throw new KustomizeError(`${where}: not a Kubernetes object (apiVersion, kind, metadata.name)`);
   }
   return v as Resource;
@@ -80,7 +100,11 @@ export function strategicMerge(target: Json, patch: Json): Json {
     }
     return out;
   }
-  if (Array.isArray(target) && Array.isArray(patch) && [...target, ...patch].every((x) => isObject(x) && typeof x.name === 'string')) {
+  if (
+    Array.isArray(target) &&
+    Array.isArray(patch) &&
+    [...target, ...patch].every((x) => isObject(x) && typeof x.name === 'string')
+  ) {
     const out = target.map((x) => x as JsonObject);
     for (const item of patch as JsonObject[]) {
       const i = out.findIndex((x) => x.name === item.name);
@@ -125,7 +149,12 @@ function applyImages(resources: Resource[], images: JsonObject[]): void {
         const rule = images.find((i) => i.name === name);
         if (!rule) continue;
         const newName = typeof rule.newName === 'string' ? rule.newName : name;
-        const newSuffix = typeof rule.digest === 'string' ? `@${rule.digest}` : typeof rule.newTag === 'string' ? `:${rule.newTag}` : suffix;
+        const newSuffix =
+          typeof rule.digest === 'string'
+            ? `@${rule.digest}`
+            : typeof rule.newTag === 'string'
+              ? `:${rule.newTag}`
+              : suffix;
         c.image = newName + newSuffix;
       }
     }
@@ -138,7 +167,8 @@ export function kustomize(dir: string): Resource[] {
   const [k] = readYamlDocuments(join(root, 'kustomization.yaml'));
   if (!isObject(k)) throw new KustomizeError(`${root}: empty kustomization`);
   const unknown = Object.keys(k).filter((key) => !SUPPORTED.has(key));
-  if (unknown.length) throw new KustomizeError(`${root}: unsupported kustomization fields: ${unknown.join(', ')}`);
+  if (unknown.length)
+    throw new KustomizeError(`${root}: unsupported kustomization fields: ${unknown.join(', ')}`);
 
   let resources: Resource[] = [];
   for (const entry of (k.resources ?? []) as string[]) {
@@ -151,7 +181,8 @@ export function kustomize(dir: string): Resource[] {
   if (duplicate) throw new KustomizeError(`${root}: ${duplicate} defined twice`);
 
   for (const p of (k.patches ?? []) as JsonObject[]) {
-    if (typeof p.path !== 'string' || Object.keys(p).length !== 1) throw new KustomizeError(`${root}: only \`patches: - path: file\` is supported`);
+    if (typeof p.path !== 'string' || Object.keys(p).length !== 1)
+      throw new KustomizeError(`${root}: only \`patches: - path: file\` is supported`);
     for (const doc of readYamlDocuments(resolve(root, p.path))) {
       const patch = asResource(doc, p.path);
       const i = resources.findIndex((r) => resourceId(r) === resourceId(patch));
@@ -161,19 +192,25 @@ export function kustomize(dir: string): Resource[] {
   }
 
   for (const rule of (k.replicas ?? []) as JsonObject[]) {
-    const r = resources.find((x) => x.metadata.name === rule.name && isObject(x.spec) && x.kind in POD_SPEC_PATHS);
+    const r = resources.find(
+      (x) => x.metadata.name === rule.name && isObject(x.spec) && x.kind in POD_SPEC_PATHS,
+    );
     if (!r) throw new KustomizeError(`${root}: replicas for unknown workload ${String(rule.name)}`);
     (r.spec as JsonObject).replicas = rule.count as number;
   }
   applyImages(resources, (k.images ?? []) as JsonObject[]);
 
   for (const set of (k.labels ?? []) as JsonObject[]) {
-    if (set.includeSelectors !== false || set.includeTemplates) throw new KustomizeError(`${root}: only labels with includeSelectors: false are supported`);
-    for (const r of resources) r.metadata.labels = { ...(r.metadata.labels ?? {}), ...(set.pairs as Record<string, string>) };
+    if (set.includeSelectors !== false || set.includeTemplates)
+      throw new KustomizeError(`${root}: only labels with includeSelectors: false are supported`);
+    for (const r of resources)
+      r.metadata.labels = { ...(r.metadata.labels ?? {}), ...(set.pairs as Record<string, string>) };
   }
   if (typeof k.namespace === 'string') {
     const ns = k.namespace;
-    resources = resources.map((r) => (CLUSTER_SCOPED.has(r.kind) ? r : { ...r, metadata: { ...r.metadata, namespace: ns } }));
+    resources = resources.map((r) =>
+      CLUSTER_SCOPED.has(r.kind) ? r : { ...r, metadata: { ...r.metadata, namespace: ns } },
+    );
   }
   return resources;
 }
