@@ -91,3 +91,50 @@ export async function call(
   }
   return { status: res.status, body: parsed, text, headers: res.headers };
 }
+
+/** A server-sent event as received. */
+export interface SseEvent {
+  event: string;
+  data: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/**
+ * Reads a server-sent event stream until the server closes it (our streams close after `end`),
+ * or `onEvent` returns true (then the reader cancels).
+ */
+export async function readEvents(
+  api: Pick<TestApi, 'base'>,
+  path: string,
+  key: string,
+  onEvent?: (e: SseEvent) => boolean | Promise<boolean>,
+): Promise<{ status: number; contentType: string | null; events: SseEvent[] }> {
+  const res = await fetch(`${api.base}${path}`, {
+    headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' },
+  });
+  const events: SseEvent[] = [];
+  if (!res.body || res.status !== 200)
+    return { status: res.status, contentType: res.headers.get('content-type'), events };
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let sep: number;
+    while ((sep = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, sep);
+      buffer = buffer.slice(sep + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (!event || data === undefined) continue;
+      const e = { event, data: JSON.parse(data) };
+      events.push(e);
+      if (onEvent && (await onEvent(e))) {
+        await reader.cancel();
+        return { status: res.status, contentType: res.headers.get('content-type'), events };
+      }
+    }
+  }
+  return { status: res.status, contentType: res.headers.get('content-type'), events };
+}
