@@ -57,6 +57,8 @@ export interface PreprocessResult {
 
 /** Working resolution relative to the output size (see preprocessToUint8). */
 const WORK_FACTOR = 1.1;
+/** Smallest working shorter side (pixels), so the FOV spans ≥ ~2 pixels per quality-grid cell. */
+const MIN_WORK_SHORT_SIDE = 212;
 /** Largest reduction done with plain bilinear sampling; beyond it the antialiasing triangle filter is used. */
 const BILINEAR_MAX_RATIO = 1.3;
 
@@ -77,11 +79,18 @@ async function analyse(buf: Buffer, opts: PreprocessUint8Options): Promise<Analy
   checkSize(opts.size);
   // Work at ~1.1× the output size: a fundus disc spans 0.9–1.0 of the shorter side, so the crop is
   // then reduced slightly (never enlarged) and the decode stays as cheap as a plain thumbnail.
-  let img = await decodeScaled(buf, Math.ceil(opts.size * WORK_FACTOR), opts.limits, opts.size);
+  // Never below MIN_WORK_SHORT_SIDE: the quality gate's measures must not depend on the output size.
+  const work = Math.max(Math.ceil(opts.size * WORK_FACTOR), MIN_WORK_SHORT_SIDE);
+  let img = await decodeScaled(
+    buf,
+    work,
+    opts.limits,
+    Math.min(work, Math.max(opts.size, MIN_WORK_SHORT_SIDE - 12)),
+  );
   let det: FovDetection = detectFov(img.data, img.width, img.height);
-  if (det.found && 2 * det.r < opts.size && img.scaleX > 1.001) {
+  if (det.found && 2 * det.r < Math.max(opts.size, MIN_WORK_SHORT_SIDE * 0.85) && img.scaleX > 1.001) {
     // Small disc in a large file: decode again at the resolution that gives the crop ≥ size pixels.
-    const need = Math.ceil((opts.size * WORK_FACTOR * Math.min(img.width, img.height)) / (2 * det.r));
+    const need = Math.ceil((work * Math.min(img.width, img.height)) / (2 * det.r));
     const first = img;
     img = await decodeScaled(buf, need, opts.limits);
     // Search a window around the first estimate: the grid's cells then resolve the small disc finely.

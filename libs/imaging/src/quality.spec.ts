@@ -57,6 +57,19 @@ describe('quality gate', () => {
     }
   });
 
+  it('measures do not depend on the requested output size', async () => {
+    const jpg = await generateFundus({ seed: 5, size: 1024, disease: false });
+    const blurred = await sharp(jpg)
+      .blur(0.03 * 1024)
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    const at = async (b: Buffer, size: number) => (await preprocess(b, { size })).quality;
+    const [q32, q128, q224] = await Promise.all([at(jpg, 32), at(jpg, 128), at(jpg, 224)]);
+    expect(Math.abs(q32.sharpness - q224.sharpness) / q224.sharpness).toBeLessThan(0.15);
+    expect(Math.abs(q128.meanLuminance - q224.meanLuminance)).toBeLessThan(2);
+    for (const size of [32, 224]) expect((await at(blurred, size)).reasons).toEqual(['blurred']);
+  });
+
   it('thresholds are configurable', async () => {
     const jpg = await generateFundus({ seed: 4, size: 256, disease: false, exposure: 1 });
     const q = (await preprocess(jpg, { size: 64, quality: { minMeanLuminance: 250 } })).quality;

@@ -40,7 +40,7 @@ export interface QualityReport {
   /** FOV diameter divided by the shorter image side (can exceed 1 when the frame cuts the disc). */
   fovFraction: number;
   /**
-   * Variance of the 4-neighbour Laplacian of the green channel, on a 96×96 point-sampled grid over the FOV's
+   * Variance of the 4-neighbour Laplacian of the green channel, on a 96×96 grid (cell = area average) over the FOV's
    * bounding square (so it does not depend on the file's resolution), after scaling green to mean 100
    * (so it does not depend on exposure). Central 80 % of the radius only (the rim is a strong edge).
    */
@@ -89,30 +89,43 @@ export function assessQuality(
   const B = new Float32Array(GRID * GRID);
   const valid = new Uint8Array(GRID * GRID);
   const cell = side / GRID;
-  // Each cell: mean of 4 pixels at ¼ and ¾ of the cell in x and y (point-sampled area average).
+  // Each cell: mean of an n×n lattice of pixels spread over the cell (an area average that stays cheap:
+  // n = 2 at the usual working resolution, more when cells span more pixels).
+  const n = Math.min(6, Math.max(2, Math.round(cell)));
+  const inv = 1 / (n * n);
+  const offs = new Float64Array(n);
+  for (let t = 0; t < n; t++) offs[t] = ((t + 0.5) / n) * cell;
+  const xs = new Int32Array(n);
   for (let j = 0; j < GRID; j++) {
-    const ya = Math.floor(y0 + (j + 0.25) * cell);
-    const yb = Math.floor(y0 + (j + 0.75) * cell);
-    if (ya < 0 || yb >= height) continue;
+    const yTop = y0 + j * cell;
+    if (Math.floor(yTop + offs[0]) < 0 || Math.floor(yTop + offs[n - 1]) >= height) continue;
     for (let i = 0; i < GRID; i++) {
-      const xa = Math.floor(x0 + (i + 0.25) * cell);
-      const xb = Math.floor(x0 + (i + 0.75) * cell);
-      if (xa < 0 || xb >= width) continue;
-      const p00 = (ya * width + xa) * 3;
-      const p01 = (ya * width + xb) * 3;
-      const p10 = (yb * width + xa) * 3;
-      const p11 = (yb * width + xb) * 3;
+      const xLeft = x0 + i * cell;
+      if (Math.floor(xLeft + offs[0]) < 0 || Math.floor(xLeft + offs[n - 1]) >= width) continue;
+      for (let t = 0; t < n; t++) xs[t] = Math.floor(xLeft + offs[t]) * 3;
+      let sr = 0;
+      let sg = 0;
+      let sb = 0;
+      for (let u = 0; u < n; u++) {
+        const row = Math.floor(yTop + offs[u]) * width * 3;
+        for (let t = 0; t < n; t++) {
+          const p = row + xs[t];
+          sr += rgb[p];
+          sg += rgb[p + 1];
+          sb += rgb[p + 2];
+        }
+      }
       const k = j * GRID + i;
-      R[k] = (rgb[p00] + rgb[p01] + rgb[p10] + rgb[p11]) * 0.25;
-      G[k] = (rgb[p00 + 1] + rgb[p01 + 1] + rgb[p10 + 1] + rgb[p11 + 1]) * 0.25;
-      B[k] = (rgb[p00 + 2] + rgb[p01 + 2] + rgb[p10 + 2] + rgb[p11 + 2]) * 0.25;
+      R[k] = sr * inv;
+      G[k] = sg * inv;
+      B[k] = sb * inv;
       valid[k] = 1;
     }
   }
   let lum = 0;
   let colour = 0;
   let gSum = 0;
-  let n = 0;
+  let count = 0;
   const centre = fov.found ? INSIDE_95 : null;
   for (let k = 0; k < GRID * GRID; k++) {
     if (!valid[k] || (centre && !centre[k])) continue;
@@ -124,11 +137,11 @@ export function assessQuality(
     const gb = g > b ? g - b : b - g;
     colour += rg > gb ? rg : gb;
     gSum += g;
-    n++;
+    count++;
   }
-  const meanLuminance = n ? lum / n : 0;
-  const colourfulness = n ? colour / n : 0;
-  const gMean = n ? gSum / n : 0;
+  const meanLuminance = count ? lum / count : 0;
+  const colourfulness = count ? colour / count : 0;
+  const gMean = count ? gSum / count : 0;
 
   let sharpness = 0;
   if (gMean > 1) {
