@@ -24,6 +24,7 @@ import {
   type Resource,
 } from './support/kustomize';
 import { parseEnvFile, requiredVariables, schemaOf, unknownVariables, type AppName } from './support/app-env';
+import { unknownFields } from './support/strict-fields';
 
 const INFRA = join(__dirname, '../../infra');
 const OVERLAYS = readdirSync(join(INFRA, 'overlays'));
@@ -368,6 +369,24 @@ describe.each(TARGETS)('%s', (target) => {
         expect(Object.keys(secretExample)).not.toContain(key);
     }
     expect(byKind(resources, 'Secret')).toEqual([]);
+  });
+});
+
+describe('field names', () => {
+  const ROOT = join(__dirname, '../..');
+
+  it('are all known to the Kubernetes and KEDA typings, in base and every overlay', () => {
+    // One program for all targets: type-checking dominates the cost.
+    const all = [...rendered.values()].flat();
+    expect(unknownFields(all, ROOT)).toEqual([]);
+  });
+
+  it('a misspelt field is reported with the object it belongs to', () => {
+    const api = structuredClone(find(rendered.get('base')!, 'Deployment', 'api'));
+    (podSpec(api).containers as Obj[])[0].livenesProbe = { httpGet: { path: '/health', port: 'http' } };
+    const problems = unknownFields([api], ROOT);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^Deployment\/api: .*'"?livenesProbe"?'/);
   });
 });
 
