@@ -57,9 +57,12 @@ describe('preprocess', () => {
     expect(a.data).toEqual(b.data);
   });
 
-  it('rejects invalid sizes', async () => {
+  it('rejects invalid sizes and enhancements', async () => {
     await expect(preprocess(jpeg, { size: 0 })).rejects.toThrow(RangeError);
     await expect(preprocess(jpeg, { size: 12.5 })).rejects.toThrow(RangeError);
+    await expect(preprocessToUint8(jpeg, { size: 32, enhance: 'sharpen' as never })).rejects.toThrow(
+      RangeError,
+    );
   });
 
   it.each(['ben-graham', 'clahe'] as const)(

@@ -57,6 +57,7 @@ export interface PreprocessResult {
 
 /** Working resolution relative to the output size (see preprocessToUint8). */
 const WORK_FACTOR = 1.1;
+const ENHANCEMENTS: readonly Enhancement[] = ['none', 'ben-graham', 'clahe'];
 /** Smallest working shorter side (pixels), so the FOV spans ≥ ~2 pixels per quality-grid cell. */
 const MIN_WORK_SHORT_SIDE = 212;
 /** Largest reduction done with plain bilinear sampling; beyond it the antialiasing triangle filter is used. */
@@ -123,7 +124,7 @@ function fullResFov(a: Analysis): Fov {
 /**
  * Decode → find the FOV → quality gate → square crop around the FOV → resize → optional enhancement.
  * Deterministic; the result is what a training cache stores. Decoding uses JPEG shrink-on-load to a
- * shorter side of ~1.1 × `size` (re-decoding larger when the disc is small), so a normal fundus photo
+ * shorter side of ~max(1.1 × `size`, 212 px) (re-decoding larger when the disc is small), so a normal fundus photo
  * is never upsampled.
  * Bad bytes raise `ImagingError`; a decodable but poor image returns `quality.gradable = false`.
  */
@@ -131,12 +132,13 @@ export async function preprocessToUint8(
   buf: Buffer,
   opts: PreprocessUint8Options,
 ): Promise<PreprocessUint8Result> {
+  const enhance = opts.enhance ?? 'none';
+  if (!ENHANCEMENTS.includes(enhance))
+    throw new RangeError(`preprocess: unknown enhancement '${String(enhance)}'`);
   const a = await analyse(buf, opts);
   let data = cropBytes(a, opts.size);
-  const enhance = opts.enhance ?? 'none';
   if (enhance === 'ben-graham') data = await benGraham(data, opts.size);
   else if (enhance === 'clahe') data = clahe(data, opts.size, opts.size);
-  else if (enhance !== 'none') throw new RangeError(`preprocess: unknown enhancement '${String(enhance)}'`);
   return {
     data,
     size: opts.size,
