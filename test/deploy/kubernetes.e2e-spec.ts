@@ -257,6 +257,23 @@ describe.each(TARGETS)('%s', (target) => {
     }
   });
 
+  it('mounts a writable volume at each worker CACHE_DIR, larger than CACHE_MAX_BYTES', () => {
+    const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+    const bytes = (q: string) => {
+      const [, n, unit] = /^(\d+)(Ki|Mi|Gi|Ti)?$/.exec(q) ?? [];
+      return Number(n) * (unit ? units[unit] : 1);
+    };
+    for (const [owner, c, app] of containers(resources)) {
+      if (app !== 'gpu-worker') continue;
+      const env = resolveEnv(c, resources).values;
+      const mount = (c.volumeMounts as Obj[]).find((m) => env.CACHE_DIR.startsWith(`${m.mountPath}/`));
+      const volume = (podSpec(owner).volumes as Obj[]).find((v) => v.name === mount?.name);
+      expect(mount?.readOnly).toBeFalsy();
+      // The kubelet evicts a pod whose emptyDir outgrows its sizeLimit: the cache bound must stay below.
+      expect(bytes(volume?.emptyDir?.sizeLimit)).toBeGreaterThan(Number(env.CACHE_MAX_BYTES));
+    }
+  });
+
   it('consumes every queue kind somewhere', () => {
     const consumed = containers(resources)
       .filter(([, , app]) => app === 'gpu-worker')
