@@ -124,3 +124,53 @@ describe('wasm training kernels', () => {
     }
   });
 });
+
+describe('wasm per-channel Sum and Mean', () => {
+  const shape: [number, number, number, number] = [3, 5, 4, 7];
+  const rng = new Rng(5);
+  const data = Float32Array.from({ length: 3 * 5 * 4 * 7 }, () => rng.normal() * 3);
+
+  function reductions(): Float32Array[] {
+    return tf.tidy(() => {
+      const x = tf.tensor4d(data, shape);
+      const xi = tf.tensor4d(
+        Int32Array.from(data, (v) => Math.round(v)),
+        shape,
+        'int32',
+      );
+      return [
+        tf.sum(x, [0, 1, 2]),
+        tf.mean(x, [0, 1, 2]),
+        tf.mean(x, [2, 0, 1], true),
+        tf.sum(x, [-4, -3, -2], true),
+        tf.sum(x, -1),
+        tf.mean(x, [1, 2]),
+        tf.sum(x),
+        tf.sum(tf.reshape(x, [60, 7]), 0),
+        tf.sum(tf.reshape(x, [6, 70]), 0),
+        tf.sum(xi, [0, 1, 2]),
+      ].map((t) => {
+        expect(t.shape.length).toBeGreaterThanOrEqual(0);
+        return Float32Array.from(t.dataSync());
+      });
+    });
+  }
+
+  it('per-channel fast path and delegated reductions match the cpu backend (values and shapes)', async () => {
+    await initBackend('cpu');
+    const ref = reductions();
+    const refShapes = tf.tidy(() => [
+      tf.mean(tf.zeros(shape), [2, 0, 1], true).shape,
+      tf.sum(tf.zeros(shape), [0, 1, 2]).shape,
+    ]);
+    await initBackend('wasm');
+    const got = reductions();
+    const gotShapes = tf.tidy(() => [
+      tf.mean(tf.zeros(shape), [2, 0, 1], true).shape,
+      tf.sum(tf.zeros(shape), [0, 1, 2]).shape,
+    ]);
+    expect(gotShapes).toEqual(refShapes);
+    expect(got.map((a) => a.length)).toEqual(ref.map((a) => a.length));
+    got.forEach((a, i) => expect(maxRelErr(a, ref[i])).toBeLessThan(1e-5));
+  });
+});

@@ -382,11 +382,51 @@ function conv2DBackpropInputWasm(args: {
   return out;
 }
 
+/**
+ * Sum/Mean over all axes but the last (per-channel statistics of NHWC tensors: batch norm's
+ * moments and its gradient). The stock wasm kernels first transpose the whole tensor to make the
+ * reduced axes innermost, which costs more than the reduction for tall [rows, C] views; a running
+ * column sum (float32, like the stock kernel) in JavaScript reads the tensor once, in order. Other
+ * reductions, and wide views (rows < 4·C), go to the stock kernel.
+ */
+function leadingAxesReduction(original: tf.KernelConfig, mean: boolean): tf.KernelConfig {
+  const stock = original.kernelFunc as unknown as KernelFn;
+  const kernelFunc = (args: {
+    inputs: Record<string, TensorInfo>;
+    backend: BackendWasm;
+    attrs: Record<string, unknown>;
+  }): TensorInfo => {
+    const { inputs, backend, attrs } = args;
+    const x = inputs.x;
+    const rank = x.shape.length;
+    const size = x.shape.reduce((a, b) => a * b, 1);
+    if (x.dtype !== 'float32' || rank < 2 || size === 0) return stock(args);
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
+    if (axes.length !== rank - 1 || axes.some((a, i) => a !== i)) return stock(args);
+    const c = x.shape[rank - 1];
+    const rows = size / c;
+    // Wide, short tensors (deep layers: few positions, many channels) transpose cheaply: stock kernel.
+    if (rows < 4 * c) return stock(args);
+    const acc = new Float32Array(c);
+    const xs = backend.typedArrayFromHeap(x) as Float32Array;
+    for (let r = 0, base = 0; r < rows; r++, base += c) {
+      for (let j = 0; j < c; j++) acc[j] += xs[base + j];
+    }
+    const shape = attrs.keepDims ? [...Array.from({ length: rank - 1 }, () => 1), c] : [c];
+    const out = backend.makeOutput(shape, 'float32');
+    const o = backend.typedArrayFromHeap(out) as Float32Array;
+    for (let j = 0; j < c; j++) o[j] = mean ? acc[j] / rows : acc[j];
+    return out;
+  };
+  return { ...original, kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+}
+
 let registered = false;
 
 /**
  * Registers our `Conv2DBackpropFilter` and `Conv2DBackpropInput` for the `wasm` backend
- * (replacing the stock, slow backprop-input kernel). Idempotent; call before training on wasm.
+ * (replacing the stock, slow backprop-input kernel), and per-channel fast paths for `Sum` and
+ * `Mean`. Idempotent; call before training on wasm.
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
@@ -402,5 +442,15 @@ export function registerWasmTrainingKernels(): void {
     backendName: 'wasm',
     kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
   });
+  for (const [name, mean] of [
+    ['Sum', false],
+    ['Mean', true],
+  ] as const) {
+    const original = tf.getKernel(name, 'wasm');
+    if (!original) continue;
+    tf.unregisterKernel(name, 'wasm');
+    // Keeps the stock setupFunc: the stock kernel, still used for other reductions, needs it.
+    tf.registerKernel(leadingAxesReduction(original, mean));
+  }
   registered = true;
 }
