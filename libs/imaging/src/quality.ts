@@ -102,6 +102,23 @@ export function assessQuality(
     for (let i = 0; i < GRID; i++) {
       const xLeft = x0 + i * cell;
       if (Math.floor(xLeft + offs[0]) < 0 || Math.floor(xLeft + offs[n - 1]) >= width) continue;
+      const k = j * GRID + i;
+      valid[k] = 1;
+      if (n === 2) {
+        // The common case, unrolled: 4 pixels at ¼ and ¾ of the cell.
+        const ra = Math.floor(yTop + offs[0]) * width * 3;
+        const rb = Math.floor(yTop + offs[1]) * width * 3;
+        const xa = Math.floor(xLeft + offs[0]) * 3;
+        const xb = Math.floor(xLeft + offs[1]) * 3;
+        const p00 = ra + xa;
+        const p01 = ra + xb;
+        const p10 = rb + xa;
+        const p11 = rb + xb;
+        R[k] = (rgb[p00] + rgb[p01] + rgb[p10] + rgb[p11]) * 0.25;
+        G[k] = (rgb[p00 + 1] + rgb[p01 + 1] + rgb[p10 + 1] + rgb[p11 + 1]) * 0.25;
+        B[k] = (rgb[p00 + 2] + rgb[p01 + 2] + rgb[p10 + 2] + rgb[p11 + 2]) * 0.25;
+        continue;
+      }
       for (let t = 0; t < n; t++) xs[t] = Math.floor(xLeft + offs[t]) * 3;
       let sr = 0;
       let sg = 0;
@@ -115,11 +132,9 @@ export function assessQuality(
           sb += rgb[p + 2];
         }
       }
-      const k = j * GRID + i;
       R[k] = sr * inv;
       G[k] = sg * inv;
       B[k] = sb * inv;
-      valid[k] = 1;
     }
   }
   let lum = 0;
