@@ -283,6 +283,47 @@ const CASES: Case[] = [
   ],
   ['report of a run without one', 'GET', '/runs/$run/report', {}, 404, /has no report/],
   ['model of a run without one', 'GET', '/runs/$run/model', {}, 404, /has no model/],
+  // Sweeps
+  [
+    'sweep over the trial cap',
+    'POST',
+    '/sweeps',
+    { json: { datasetId: '$dataset', space: { alpha: [0, 1, 2, 3, 4], gamma: [0, 1, 2] } } },
+    400,
+    /15 trials; at most 12 are allowed/,
+  ],
+  [
+    'sweep alpha < 0',
+    'POST',
+    '/sweeps',
+    { json: { datasetId: '$dataset', space: { alpha: [-1, 2], gamma: [2] } } },
+    400,
+    /space\.alpha/,
+  ],
+  [
+    'sweep unknown strategy',
+    'POST',
+    '/sweeps',
+    { json: { datasetId: '$dataset', strategy: 'bayes', space: { alpha: [1] } } },
+    400,
+    /strategy/,
+  ],
+  [
+    'sweep bad base config',
+    'POST',
+    '/sweeps',
+    { json: { datasetId: '$dataset', space: { alpha: [1], gamma: [2] }, baseConfig: { epochs: 0 } } },
+    400,
+    /epochs: must be a positive integer/,
+  ],
+  [
+    'sweep unknown dataset',
+    'POST',
+    '/sweeps',
+    { json: { datasetId: U, space: { alpha: [1], gamma: [2] } } },
+    404,
+    /dataset .* does not exist/,
+  ],
   // Models and scoring
   ['promote a non-UUID', 'POST', '/models/latest/promote', {}, 400, /id: must be a UUID/],
   ['promote an unknown model', 'POST', `/models/${U}/promote`, {}, 404, /does not exist/],
@@ -368,7 +409,7 @@ describe('bad requests', () => {
   const fill = (s: string) => s.replace(/\$(dataset|run|model)/g, (_, k: string) => ids[k]);
 
   beforeAll(async () => {
-    api = await startApi({ API_BODY_LIMIT: '16kb', RATE_LIMIT_PER_MINUTE: '1000' });
+    api = await startApi({ API_BODY_LIMIT: '16kb', RATE_LIMIT_PER_MINUTE: '1000', MAX_SWEEP_TRIALS: '12' });
     ids.dataset = (await buildDataset(api.prisma)).id;
     const run = await buildRun(api.prisma, { datasetId: ids.dataset });
     ids.run = run.id;
@@ -407,6 +448,7 @@ describe('bad requests', () => {
   it('creates nothing for any of them', async () => {
     expect(await api.prisma.run.count({ where: { datasetId: ids.dataset } })).toBe(1);
     expect(await api.prisma.scoringJob.count({ where: { modelVersionId: ids.model } })).toBe(0);
+    expect(await api.prisma.sweep.count({ where: { datasetId: ids.dataset } })).toBe(0);
   });
 
   it('answers 429 with Retry-After once a key exceeds its mutations per minute', async () => {

@@ -57,7 +57,7 @@ describe('API resources with a real worker', () => {
       'apps/gpu-worker/src/main.ts',
       testEnv({
         QUEUE_PREFIX: queuePrefix,
-        WORKER_QUEUES: 'training,scoring',
+        WORKER_QUEUES: 'training,sweeps,scoring',
         STORAGE_URI: `file://${storageRoot}`,
         CACHE_DIR: mkdtempSync(join(tmpdir(), 'fundus-cache-')),
         MODEL_BACKEND: 'cpu',
@@ -409,5 +409,41 @@ describe('API resources with a real worker', () => {
     expect(board.body.queues.map((q: { name: string }) => q.name)).toEqual(
       expect.arrayContaining(['training', 'scoring']),
     );
+  });
+  it('runs a sweep submitted over HTTP and shows its leaderboard', async () => {
+    const created = await call(api, 'POST', '/sweeps', {
+      key: researcher,
+      json: {
+        datasetId,
+        name: 'api-sweep',
+        space: { alpha: [0.5, 2], gamma: [2] },
+        maxParallel: 1,
+        seed: 5,
+        baseConfig: tinyRunConfig({ epochs: 1 }),
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.runIds).toHaveLength(2);
+    const id = created.body.id;
+    const stream = await readEvents(api, `/sweeps/${id}/events`, viewer);
+    const end = stream.events[stream.events.length - 1];
+    expect(end).toMatchObject({ event: 'end', data: { status: 'succeeded', runs: { succeeded: 2 } } });
+    const shown = await call(api, 'GET', `/sweeps/${id}`, { key: viewer });
+    expect(shown.body.counts).toMatchObject({ succeeded: 2, failed: 0 });
+    expect(shown.body.trials.map((t: { trialIndex: number }) => t.trialIndex)).toEqual([0, 1]);
+    const board = shown.body.leaderboard as Array<{ runId: string; objective: number }>;
+    expect(board).toHaveLength(2);
+    expect(shown.body.bestRunId).toBe(board[0].runId);
+    const trials = await call(api, 'GET', `/runs?sweepId=${id}&sort=createdAt&order=asc`, { key: viewer });
+    expect(trials.body.items.map((r: { id: string }) => r.id).sort()).toEqual(
+      [...created.body.runIds].sort(),
+    );
+    const listed = await call(api, 'GET', '/sweeps?status=succeeded', { key: viewer });
+    expect(listed.body.items.map((x: { id: string }) => x.id)).toContain(id);
+    expect(listed.body.items[0].leaderboard).toBeUndefined();
+    const again = await call(api, 'POST', `/sweeps/${id}/cancel`, { key: researcher });
+    expect(again.status).toBe(409);
+    const audit = await api.prisma.auditEvent.findMany({ where: { subject: `sweep:${id}` } });
+    expect(audit.map((a) => [a.action, a.actorId])).toEqual([['sweep.create', api.keys.researcher.id]]);
   });
 });

@@ -23,6 +23,7 @@ import { PredictionsController } from './resources/predictions.controller';
 import { RunsController } from './resources/runs.controller';
 import { ScheduleController } from './resources/schedule.controller';
 import { ScoringJobsController } from './resources/scoring-jobs.controller';
+import { SweepsController } from './resources/sweeps.controller';
 
 class StoreShutdown implements OnApplicationShutdown {
   constructor(@Inject(OBJECT_STORE) private readonly store: ObjectStore) {}
@@ -45,6 +46,7 @@ export class AppModule {
         AuditController,
         DatasetsController,
         RunsController,
+        SweepsController,
         ModelsController,
         ScoringJobsController,
         PredictionsController,

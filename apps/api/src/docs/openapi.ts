@@ -12,6 +12,8 @@ import {
   pageQuery,
   registerDatasetBody,
 } from '../resources/schemas';
+import { listSweepsQuery } from '../resources/sweeps.controller';
+import { sweepRequestSchema } from '@fundus/services';
 
 type Access = 'public' | 'any' | Array<'admin' | 'researcher' | 'viewer'>;
 
@@ -51,6 +53,11 @@ export const ROUTES: RouteDoc[] = [
   { method: 'get', path: '/runs/{id}/report', summary: 'HTML report', tag: 'runs', access: 'any', produces: 'text/html' },
   { method: 'get', path: '/runs/{id}/model', summary: 'Model files', tag: 'runs', access: 'any' },
   { method: 'get', path: '/runs/{id}/model/{file}', summary: 'Download one model file', tag: 'runs', access: 'any', produces: 'application/octet-stream' },
+  { method: 'post', path: '/sweeps', summary: 'Create a sweep (grid or seeded random over alpha, gamma, learning rate)', tag: 'sweeps', access: W, body: sweepRequestSchema, success: 201 },
+  { method: 'get', path: '/sweeps', summary: 'List sweeps', tag: 'sweeps', access: 'any', query: listSweepsQuery },
+  { method: 'get', path: '/sweeps/{id}', summary: 'Sweep with leaderboard and trials', tag: 'sweeps', access: 'any' },
+  { method: 'post', path: '/sweeps/{id}/cancel', summary: 'Cancel a sweep (own sweeps for researchers)', tag: 'sweeps', access: W },
+  { method: 'get', path: '/sweeps/{id}/events', summary: 'Progress as server-sent events', tag: 'sweeps', access: 'any', produces: 'text/event-stream' },
   { method: 'get', path: '/models', summary: 'List model versions', tag: 'models', access: 'any', query: listModelsQuery },
   { method: 'get', path: '/models/champion', summary: 'Current champion', tag: 'models', access: 'any' },
   { method: 'get', path: '/models/champion/history', summary: 'Promotion history', tag: 'models', access: 'any', query: pageQuery },
