@@ -64,12 +64,12 @@ describe('detectFov on generated images of known geometry', () => {
 
 describe('FOV crop through the full pipeline (JPEG, shrink-on-load)', () => {
   it('maps the FOV back to full-resolution pixels and centres the disc in the square crop', async () => {
-    const fov = { cx: 900, cy: 700, r: 560 };
-    const img = renderFundus({ seed: 5, size: 1600, height: 1200, disease: false, fov, exposure: 1 });
+    const fov = { cx: 680, cy: 460, r: 420 };
+    const img = renderFundus({ seed: 5, size: 1200, height: 900, disease: false, fov, exposure: 1 });
     const jpeg = await encodeJpeg(img, 90);
     const size = 128;
     const u = await preprocessToUint8(jpeg, { size });
-    expect(u.sourceWidth).toBe(1600);
+    expect(u.sourceWidth).toBe(1200);
     expect(Math.abs(u.fov.cx - fov.cx)).toBeLessThan(0.02 * fov.r);
     expect(Math.abs(u.fov.cy - fov.cy)).toBeLessThan(0.02 * fov.r);
     expect(Math.abs(u.fov.r - fov.r)).toBeLessThan(0.02 * fov.r);
@@ -81,11 +81,11 @@ describe('FOV crop through the full pipeline (JPEG, shrink-on-load)', () => {
   });
 
   it('re-decodes at higher resolution when the disc is small in a large file (no upsampled crop)', async () => {
-    const fov = { cx: 700, cy: 560, r: 150 };
+    const fov = { cx: 620, cy: 440, r: 130 };
     const img = renderFundus({
       seed: 8,
-      size: 1400,
-      height: 1100,
+      size: 1200,
+      height: 900,
       disease: true,
       severity: 'moderate',
       fov,
