@@ -80,7 +80,7 @@ describe('scoring engine (PostgreSQL, Redis, s3rver)', () => {
   afterAll(async () => {
     await queues?.obliterateAll();
     await queues?.close();
-    engine?.cache.clear();
+    await engine?.cache.close();
     await prisma?.$disconnect();
     await store?.close();
     await s3?.stop();

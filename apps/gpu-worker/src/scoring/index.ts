@@ -33,7 +33,10 @@ async function guarded<T>(
   try {
     return await step();
   } catch (err) {
-    const e = err instanceof ScoringError ? new UnrecoverableError(`${err.code}: ${err.message}`) : err;
+    const e =
+      err instanceof ScoringError && !err.retryable
+        ? new UnrecoverableError(`${err.code}: ${err.message}`)
+        : err;
     if (lastAttempt(job, e)) {
       const message = (e as Error).message;
       if (await engine.fail(scoringJobId, `${job.name} failed: ${message}`).catch(() => false)) {

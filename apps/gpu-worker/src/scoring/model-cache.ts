@@ -1,17 +1,21 @@
 import type { ModelVersion } from '@fundus/db';
-import { initBackend, loadModel, type BackendInfo, type BackendName } from '@fundus/model';
+import type { BackendInfo, BackendName } from '@fundus/model';
 import type { ObjectStore } from '@fundus/storage';
-import type { LayersModel } from '@tensorflow/tfjs';
+import { InferenceClient } from './inference-client';
 import { ScoringError } from './scoring.types';
 
 /** A model ready to score, with what the scorer needs from its version row. */
 export interface LoadedModel {
   modelVersionId: string;
-  model: LayersModel;
   /** Input side in pixels. */
   inputSize: number;
   /** Operating threshold on P(disease). */
   threshold: number;
+  /**
+   * P(disease) in [0, 1] for n images, inferred on the inference thread.
+   * @param x NHWC float32, n × inputSize × inputSize × 3 (its buffer is transferred away)
+   */
+  predict(x: Float32Array, batchSize: number): Promise<Float32Array>;
 }
 
 /**
@@ -37,25 +41,27 @@ interface Entry {
 }
 
 /**
- * Loads each model version at most once per process and keeps the `capacity` most recently used;
- * an evicted model is disposed once no chunk uses it any more. The tfjs backend is initialised on
- * first use.
+ * Loads each model version at most once per process, onto the inference thread, and keeps the
+ * `capacity` most recently used; an evicted model is unloaded once no chunk uses it any more.
  */
 export class ModelCache {
   private readonly entries = new Map<string, Entry>();
-  private backend?: Promise<BackendInfo>;
+  private readonly thread: InferenceClient;
   /** Model versions loaded from storage so far (tests and logs). */
   loads = 0;
 
   constructor(
     private readonly store: ObjectStore,
-    private readonly backendName: BackendName,
+    backendName: BackendName,
     private readonly capacity = 2,
-  ) {}
+  ) {
+    // A restarted thread has no models: forget them all so the next use loads again.
+    this.thread = new InferenceClient(backendName, () => this.entries.clear());
+  }
 
-  /** The initialised backend (after the first `acquire`). */
-  backendInfo(): Promise<BackendInfo> | undefined {
-    return this.backend;
+  /** The inference thread's backend (starts the thread). */
+  backendInfo(): Promise<BackendInfo> {
+    return this.thread.start();
   }
 
   /**
@@ -81,7 +87,7 @@ export class ModelCache {
       return await use(await entry.loading);
     } finally {
       entry.users -= 1;
-      if (entry.evicted && entry.users === 0) this.dispose(entry);
+      if (entry.evicted && entry.users === 0) this.dispose(mv.id, entry);
     }
   }
 
@@ -92,26 +98,54 @@ export class ModelCache {
         `model version ${mv.id}: format "${mv.format}" cannot be scored (tfjs-layers only)`,
       );
     }
-    this.backend ??= initBackend(this.backendName);
-    await this.backend;
-    let model: LayersModel;
+    const prefix = modelPrefix(this.store, mv.uri);
+    const files = await this.readFiles(mv.id, prefix);
+    let inputSize: number;
     try {
-      ({ model } = await loadModel(this.store, modelPrefix(this.store, mv.uri)));
+      ({ inputSize } = await this.thread.load(mv.id, prefix, files));
     } catch (err) {
+      if (err instanceof ScoringError && err.code === 'inference-thread') throw err;
       throw new ScoringError('model-unreadable', `model version ${mv.id}: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    const side = model.inputs[0].shape[1];
-    if (side !== mv.inputSize) {
-      model.dispose();
+    if (inputSize !== mv.inputSize) {
+      await this.thread.unload(mv.id);
       throw new ScoringError(
         'unsupported-model',
-        `model version ${mv.id}: model input is ${side} px but the version row says ${mv.inputSize}`,
+        `model version ${mv.id}: model input is ${inputSize} px but the version row says ${mv.inputSize}`,
       );
     }
     this.loads += 1;
-    return { modelVersionId: mv.id, model, inputSize: mv.inputSize, threshold: mv.threshold };
+    return {
+      modelVersionId: mv.id,
+      inputSize: mv.inputSize,
+      threshold: mv.threshold,
+      predict: (x, batchSize) => this.thread.predict(mv.id, x, batchSize),
+    };
+  }
+
+  /** `model.json` and the weight shards it names, read from the store. */
+  private async readFiles(id: string, prefix: string): Promise<Record<string, Uint8Array>> {
+    const join = (name: string) => (prefix ? `${prefix}/${name}` : name);
+    const files: Record<string, Uint8Array> = {};
+    try {
+      const json = await this.store.getBuffer(join('model.json'));
+      files[join('model.json')] = json;
+      const manifest =
+        (JSON.parse(json.toString('utf8')) as { weightsManifest?: Array<{ paths?: string[] }> })
+          .weightsManifest ?? [];
+      for (const group of manifest) {
+        for (const p of group.paths ?? []) files[join(p)] = await this.store.getBuffer(join(p));
+      }
+    } catch (err) {
+      throw new ScoringError(
+        'model-unreadable',
+        `model version ${id}: cannot read its files: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    return files;
   }
 
   private evict(): void {
@@ -119,13 +153,13 @@ export class ModelCache {
       if (this.entries.size <= this.capacity) break;
       this.entries.delete(id);
       entry.evicted = true;
-      if (entry.users === 0) this.dispose(entry);
+      if (entry.users === 0) this.dispose(id, entry);
     }
   }
 
-  private dispose(entry: Entry): void {
+  private dispose(id: string, entry: Entry): void {
     entry.loading.then(
-      (m) => m.model.dispose(),
+      () => this.thread.unload(id).catch(() => undefined),
       () => undefined,
     );
   }
@@ -135,12 +169,9 @@ export class ModelCache {
     return this.entries.size;
   }
 
-  /** Disposes every cached model that no chunk is using. */
-  clear(): void {
-    for (const [id, entry] of this.entries) {
-      this.entries.delete(id);
-      entry.evicted = true;
-      if (entry.users === 0) this.dispose(entry);
-    }
+  /** Forgets every model and stops the inference thread (process shutdown, tests). */
+  async close(): Promise<void> {
+    this.entries.clear();
+    await this.thread.close();
   }
 }

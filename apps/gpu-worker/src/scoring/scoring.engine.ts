@@ -14,7 +14,7 @@ import {
 } from '@fundus/db';
 import { isImagingError, preprocess } from '@fundus/imaging';
 import { JobName } from '@fundus/jobs';
-import { predictProbabilities, type BackendName } from '@fundus/model';
+import type { BackendName } from '@fundus/model';
 import { isStorageError, type ObjectInfo } from '@fundus/storage';
 import { ModelCache, type LoadedModel } from './model-cache';
 import { csvHeader, csvLine } from './results-csv';
@@ -65,15 +65,13 @@ type Prepared =
   | { kind: 'tensor'; key: string; etag: string; data: Float32Array }
   | { kind: 'row'; row: Omit<NewPrediction, 'modelVersionId' | 'scoringJobId'> };
 
-/** Lets BullMQ's lock renewal and other I/O run between CPU-bound steps. */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * The scoring work behind the PlanScoring, ScoreChunk and NightlyRescore jobs. Inference of one
- * chunk runs on the main thread in forward passes of `batchSize` images with the event loop yielded
- * between passes, so the job lock keeps being renewed as long as one pass stays well under the lock
- * duration (30 s): fine for the small input sizes scored on CPU; ResNet50 at 224 px on wasm takes
- * ~0.33 s per image, so keep batchSize ≤ 16 there.
+ * The scoring work behind the PlanScoring, ScoreChunk and NightlyRescore jobs. Inference runs on a
+ * worker thread (inference-thread.ts, one per process, models cached there), so this thread's
+ * event loop keeps renewing BullMQ's job locks and fetches and decodes the next images meanwhile.
+ * Decoding (sharp/libvips) runs on libuv's thread pool; the FOV crop, resize and quality gate are
+ * short JavaScript steps on this thread. A chunk of 64 keys takes seconds, not minutes, on CPU.
  */
 export class ScoringEngine {
   readonly jobs: ScoringJobsRepository;
@@ -215,27 +213,34 @@ export class ScoringEngine {
     const rows: NewPrediction[] = [];
     const pending: Array<{ key: string; etag: string; data: Float32Array }> = [];
     const per = m.inputSize * m.inputSize * 3;
-    const flush = async () => {
+    // Batches go to the inference thread without waiting for the previous one: while it infers,
+    // this thread fetches and decodes the next images. One chain keeps at most one chunk in memory.
+    let inferred: Promise<void> = Promise.resolve();
+    const flush = () => {
       if (pending.length === 0) return;
-      const x = new Float32Array(pending.length * per);
-      pending.forEach((p, i) => x.set(p.data, i * per));
-      const probs = await predictProbabilities(m.model, x, this.batchSize);
-      pending.forEach((p, i) => {
-        const probability = probs[i];
-        rows.push({
-          ...base,
-          key: p.key,
-          etag: p.etag,
-          probability,
-          label: probability >= m.threshold ? 1 : 0,
-          threshold: m.threshold,
+      const batch = pending.splice(0);
+      const x = new Float32Array(batch.length * per);
+      batch.forEach((p, i) => x.set(p.data, i * per));
+      const previous = inferred;
+      inferred = (async () => {
+        const probs = await m.predict(x, this.batchSize);
+        await previous;
+        batch.forEach((p, i) => {
+          const probability = probs[i];
+          rows.push({
+            ...base,
+            key: p.key,
+            etag: p.etag,
+            probability,
+            label: probability >= m.threshold ? 1 : 0,
+            threshold: m.threshold,
+          });
         });
-      });
-      pending.length = 0;
-      await yieldToEventLoop();
+      })();
+      // Rethrown by the final await; keeps an early failure from being "unhandled" meanwhile.
+      inferred.catch(() => undefined);
     };
-    // Fetch and decode up to `prefetch` images ahead, so storage and libvips (thread pool) work
-    // overlaps inference on the main thread.
+    // Fetch and decode up to `prefetch` images ahead of the one being collected.
     const prepared = new Map<number, Promise<Prepared>>();
     const start = (i: number) => {
       if (i >= items.length || prepared.has(i)) return;
@@ -251,10 +256,11 @@ export class ScoringEngine {
       prepared.delete(i);
       if (p.kind === 'tensor') pending.push({ key: p.key, etag: p.etag, data: p.data });
       else rows.push({ ...base, ...p.row });
-      if (pending.length >= this.batchSize) await flush();
+      if (pending.length >= this.batchSize) flush();
       if (onProgress) await onProgress((i + 1) / items.length);
     }
-    await flush();
+    flush();
+    await inferred;
     return rows;
   }
 

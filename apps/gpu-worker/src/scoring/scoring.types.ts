@@ -47,14 +47,26 @@ export function resultsKey(scoringJobId: string): string {
   return `scoring/${scoringJobId}/results.csv`;
 }
 
-/** Why a scoring job cannot proceed (bad model version, unreadable model files…); not retried. */
+/** Why scoring failed; `retryable` says whether trying the job again may help. */
+export type ScoringErrorCode =
+  | 'not-found'
+  | 'unsupported-model'
+  | 'model-unreadable'
+  | 'invalid-config'
+  /** The inference thread died (e.g. out of memory); a retry starts a new one. */
+  | 'inference-thread'
+  | 'inference-failed';
+
+/** A scoring failure; those that are not `retryable` (bad model version, missing rows) fail the job at once. */
 export class ScoringError extends Error {
   override readonly name = 'ScoringError';
+  readonly retryable: boolean;
   constructor(
-    readonly code: 'not-found' | 'unsupported-model' | 'model-unreadable' | 'invalid-config',
+    readonly code: ScoringErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.retryable = code === 'inference-thread' || code === 'inference-failed';
   }
 }
