@@ -65,7 +65,6 @@ type Prepared =
   | { kind: 'tensor'; key: string; etag: string; data: Float32Array }
   | { kind: 'row'; row: Omit<NewPrediction, 'modelVersionId' | 'scoringJobId'> };
 
-
 /**
  * The scoring work behind the PlanScoring, ScoreChunk and NightlyRescore jobs. Inference runs on a
  * worker thread (inference-thread.ts, one per process, models cached there), so this thread's
