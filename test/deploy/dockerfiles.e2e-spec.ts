@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate } from 'dockerfile-utils';
 import { apiEnvSchema, loadConfig } from '@fundus/config';
+import { LIVENESS_PATH } from './support/app-routes';
 import {
   contextSources,
   copyFrom,
@@ -143,7 +144,7 @@ describe('api image', () => {
     }).API_PORT;
     expect(instructions(runtime, 'EXPOSE').map((e) => e.getArgumentsContent())).toEqual([String(port)]);
     const [health] = instructions(runtime, 'HEALTHCHECK');
-    expect(health.getArgumentsContent()).toContain("'/health'");
+    expect(health.getArgumentsContent()).toContain(`'${LIVENESS_PATH}'`);
     expect(health.getArgumentsContent()).toContain('process.env.API_PORT');
   });
 

@@ -25,6 +25,7 @@ import {
 } from './support/kustomize';
 import { parseEnvFile, requiredVariables, schemaOf, unknownVariables, type AppName } from './support/app-env';
 import { unknownFields } from './support/strict-fields';
+import { LIVENESS_PATH, READINESS_PATH } from './support/app-routes';
 
 const INFRA = join(__dirname, '../../infra');
 const OVERLAYS = readdirSync(join(INFRA, 'overlays'));
@@ -215,11 +216,11 @@ describe.each(TARGETS)('%s', (target) => {
     const portOf = (p: number | string) =>
       typeof p === 'number' ? p : (container.ports as Obj[]).find((x) => x.name === p)?.containerPort;
     expect((container.ports as Obj[]).map((p) => p.containerPort)).toEqual([config.API_PORT]);
-    expect(container.livenessProbe.httpGet.path).toBe('/health');
+    expect(container.livenessProbe.httpGet.path).toBe(LIVENESS_PATH);
     expect(portOf(container.livenessProbe.httpGet.port)).toBe(config.API_PORT);
-    expect(container.readinessProbe.httpGet.path).toBe('/ready');
+    expect(container.readinessProbe.httpGet.path).toBe(READINESS_PATH);
     expect(portOf(container.readinessProbe.httpGet.port)).toBe(config.API_PORT);
-    expect(container.startupProbe.httpGet.path).toBe('/health');
+    expect(container.startupProbe.httpGet.path).toBe(LIVENESS_PATH);
 
     const service = find(resources, 'Service', 'api');
     expect(matches((service.spec as Obj).selector, podLabels(api))).toBe(true);
