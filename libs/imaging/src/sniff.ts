@@ -85,6 +85,9 @@ export function sniffHeader(buf: Uint8Array): SniffedHeader | null {
   let o = 2;
   let orientation = 1;
   let sawExif = false;
+  let width = 0;
+  let height = 0;
+  // Walk the marker segments up to the first scan, so an Exif segment after the frame header counts too.
   while (o + 4 <= buf.length) {
     if (buf[o] !== 0xff) return null;
     const m = buf[o + 1];
@@ -96,6 +99,9 @@ export function sniffHeader(buf: Uint8Array): SniffedHeader | null {
       o += 2;
       continue;
     }
+    if (m === 0xda || m === 0xd9) {
+      return width > 0 && height > 0 ? { format: 'jpeg', width, height, orientation } : null;
+    }
     const len = u16(buf, o + 2);
     if (len < 2) return null;
     const end = Math.min(buf.length, o + 2 + len);
@@ -105,13 +111,11 @@ export function sniffHeader(buf: Uint8Array): SniffedHeader | null {
     }
     const isSof = m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
     if (isSof) {
-      if (o + 9 > buf.length) return null;
-      const height = u16(buf, o + 5);
-      const width = u16(buf, o + 7);
+      if (o + 9 > buf.length || width > 0) return null; // truncated, or two frame headers: let libvips judge
+      height = u16(buf, o + 5);
+      width = u16(buf, o + 7);
       if (!(width > 0 && height > 0)) return null;
-      return { format: 'jpeg', width, height, orientation };
     }
-    if (m === 0xda || m === 0xd9) return null; // scan before any frame header: let libvips judge
     o += 2 + len;
   }
   return null;
