@@ -9,7 +9,7 @@ import { JobName, JobQueues, QueueName, redisConnection } from '@fundus/jobs';
 import { ScoringService } from '@fundus/services';
 import { createObjectStore, type ObjectStore } from '@fundus/storage';
 import { NIGHTLY_SCHEDULER_ID } from '../../apps/gpu-worker/src/scoring';
-import { buildModelVersion, fundusJpeg } from '../support/builders';
+import { buildModelVersion, fundusJpeg, truncatedJpeg } from '../support/builders';
 import { testEnv } from '../support/env';
 import { spawnTs, type Spawned } from '../support/processes';
 import { startS3rver, type S3rverHandle } from '../support/s3rver';
@@ -104,6 +104,41 @@ describe('nightly rescoring with worker processes', () => {
       (j) => j.name === JobName.NightlyRescore,
     );
     expect(delayed).toHaveLength(1);
+  });
+
+  it('a scoring job submitted through the service is planned and scored by the worker; a corrupt image does not fail its chunk', async () => {
+    const mv = await buildModelVersion(prisma, store, { inputSize: 32, threshold: 0.5, seed: 3 });
+    await store.put('manual/ok-1.jpg', await fundusJpeg(301));
+    await store.put('manual/ok-2.jpg', await fundusJpeg(302));
+    await store.put('manual/broken.jpg', await truncatedJpeg(303));
+    const created = await new ScoringService(prisma, queues).createScoringJob(mv.id, 'manual/');
+    const job = await waitUntil(
+      () => prisma.scoringJob.findUniqueOrThrow({ where: { id: created.id } }),
+      (j: ScoringJob) => j.status !== 'running' && j.status !== 'queued',
+    );
+    expect(job).toMatchObject({
+      status: 'succeeded',
+      totalKeys: 3,
+      chunks: 1,
+      chunksDone: 1,
+      scored: 2,
+      failed: 1,
+    });
+    const chunkJob = await queues.queue(QueueName.Scoring).getJob(`score-${created.id}-0`);
+    expect(await chunkJob!.getState()).toBe('completed');
+    // One attempt, no failure (attemptsMade counts finished attempts, successful ones too).
+    expect(chunkJob!.attemptsStarted).toBe(1);
+    expect(chunkJob!.failedReason).toBeFalsy();
+    const broken = await prisma.prediction.findUniqueOrThrow({
+      where: {
+        key_etag_modelVersionId: {
+          key: 'manual/broken.jpg',
+          etag: (await store.head('manual/broken.jpg')).etag,
+          modelVersionId: mv.id,
+        },
+      },
+    });
+    expect(broken.error).toMatch(/^corrupt: /);
   });
 
   it('with no champion a nightly run does nothing and succeeds', async () => {
