@@ -42,7 +42,8 @@ function patchClient(client: PoolClient): void {
     const last = args[args.length - 1];
     if (typeof last === 'function') {
       const callback = last as (err: unknown, res?: Result) => void;
-      args[args.length - 1] = (err: unknown, res?: Result) => callback(err, err || !res ? res : translate(res));
+      args[args.length - 1] = (err: unknown, res?: Result) =>
+        callback(err, err || !res ? res : translate(res));
     }
     const out = original(...args);
     if (out && typeof (out as Promise<Result>).then === 'function') {
@@ -60,7 +61,8 @@ function patchedPool(config: PoolConfig): Pool {
 
 export function createCliAdapterFactory(connectionString: string) {
   const base = parseIntoClientConfig(connectionString) as PoolConfig;
-  const connect = (config: PoolConfig) => new PrismaPg(patchedPool(config), { disposeExternalPool: true }).connect();
+  const connect = (config: PoolConfig) =>
+    new PrismaPg(patchedPool(config), { disposeExternalPool: true }).connect();
 
   return {
     provider: 'postgres' as const,

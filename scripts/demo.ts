@@ -35,12 +35,14 @@ const BACKEND = process.env.MODEL_BACKEND ?? 'wasm';
 const tty = process.stdout.isTTY;
 const t0 = Date.now();
 
-const log = (msg: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
+const log = (msg: string) =>
+  process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
 const bar = (f: number, width = 24) => {
   const n = Math.round(Math.max(0, Math.min(1, f)) * width);
   return `[${'#'.repeat(n)}${'.'.repeat(width - n)}] ${(f * 100).toFixed(0).padStart(3)}%`;
 };
-const pct = (x: number | null | undefined) => (x == null || Number.isNaN(x) ? '  -  ' : `${(x * 100).toFixed(1)}%`);
+const pct = (x: number | null | undefined) =>
+  x == null || Number.isNaN(x) ? '  -  ' : `${(x * 100).toFixed(1)}%`;
 
 async function ensureDatabase(): Promise<void> {
   const url = new URL(DATABASE_URL);
@@ -81,7 +83,8 @@ function startWorker(n: number): ChildProcess {
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   child.on('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGTERM' && !stopping) log(`worker ${n} exited (${code ?? signal}):\n${err}`);
+    if (code !== 0 && signal !== 'SIGTERM' && !stopping)
+      log(`worker ${n} exited (${code ?? signal}):\n${err}`);
   });
   return child;
 }
@@ -105,7 +108,10 @@ async function stopWorkers(workers: ChildProcess[]): Promise<void> {
 async function waitSweep(prisma: PrismaClient, sweepId: string): Promise<void> {
   let last = '';
   for (;;) {
-    const sweep = await prisma.sweep.findUniqueOrThrow({ where: { id: sweepId }, include: { runs: { orderBy: { trialIndex: 'asc' } } } });
+    const sweep = await prisma.sweep.findUniqueOrThrow({
+      where: { id: sweepId },
+      include: { runs: { orderBy: { trialIndex: 'asc' } } },
+    });
     const lines = sweep.runs.map((r) => {
       const loss = r.config as { loss: { alpha: number; gamma: number } };
       return `  trial ${r.trialIndex! + 1}  alpha ${String(loss.loss.alpha).padEnd(4)} gamma ${String(loss.loss.gamma).padEnd(3)} ${bar(r.progress)}  ${r.status}${r.error ? ` (${r.error})` : ''}`;
@@ -133,11 +139,17 @@ async function main(): Promise<void> {
   await ensureDatabase();
   const prisma = createPrismaClient(DATABASE_URL);
   const queues = new JobQueues(redisConnection(REDIS_URL), QUEUE_PREFIX);
-  await Promise.all(['training', 'sweeps', 'scoring', 'schedule', 'system'].map((q) => queues.queue(q as never).obliterate({ force: true })));
+  await Promise.all(
+    ['training', 'sweeps', 'scoring', 'schedule', 'system'].map((q) =>
+      queues.queue(q as never).obliterate({ force: true }),
+    ),
+  );
   const workers = [startWorker(1), startWorker(2)];
   const store = createObjectStore(STORAGE_URI);
   try {
-    log(`generating a synthetic fundus data set (train ${PLAN.train}+${PLAN.train}, val ${PLAN.val}+${PLAN.val}, test ${PLAN.test}+${PLAN.test})`);
+    log(
+      `generating a synthetic fundus data set (train ${PLAN.train}+${PLAN.train}, val ${PLAN.val}+${PLAN.val}, test ${PLAN.test}+${PLAN.test})`,
+    );
     const name = `demo-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}`;
     await writeSyntheticDataset({
       root: join(DATA_DIR, 'storage', 'datasets', name),
@@ -155,7 +167,9 @@ async function main(): Promise<void> {
       prefix: `datasets/${name}/`,
       labelMap: { disease: 1, normal: 0 },
     });
-    log(`registered data set ${name}: ${JSON.stringify(plan.counts)} (labels from the explicit map disease=1, normal=0)`);
+    log(
+      `registered data set ${name}: ${JSON.stringify(plan.counts)} (labels from the explicit map disease=1, normal=0)`,
+    );
 
     const sweeps = new SweepsService(prisma, queues, { maxTrials: 16 });
     const sweep = await sweeps.createSweep({
@@ -177,26 +191,50 @@ async function main(): Promise<void> {
     await waitSweep(prisma, sweep.id);
 
     const done = await prisma.sweep.findUniqueOrThrow({ where: { id: sweep.id } });
-    const board = done.leaderboard as { runId: string; alpha: number; gamma: number; objective?: number; auc?: number; status: string }[];
-    const best = await prisma.run.findUniqueOrThrow({ where: { id: done.bestRunId! }, include: { models: true } });
+    const board = done.leaderboard as {
+      runId: string;
+      alpha: number;
+      gamma: number;
+      objective?: number;
+      auc?: number;
+      status: string;
+    }[];
+    const best = await prisma.run.findUniqueOrThrow({
+      where: { id: done.bestRunId! },
+      include: { models: true },
+    });
     const scoring = new ScoringService(prisma, queues);
     const { champion } = await scoring.promoteModelVersion(best.models[0].id);
     log(`promoted model version ${champion.version} (run ${best.id.slice(0, 8)}) to champion`);
 
     // Intake: new images, one changed later, plus corrupt and ungradable files.
     for (let i = 0; i < PLAN.intake; i++) {
-      const jpg = await generateFundus({ seed: 1000 + i, size: PLAN.imageSize, disease: i % 2 === 0, severity: 'moderate' });
-      await store.put(`intake/2026-11-26/img-${String(i).padStart(3, '0')}.jpg`, jpg, { contentType: 'image/jpeg' });
+      const jpg = await generateFundus({
+        seed: 1000 + i,
+        size: PLAN.imageSize,
+        disease: i % 2 === 0,
+        severity: 'moderate',
+      });
+      await store.put(`intake/2026-11-26/img-${String(i).padStart(3, '0')}.jpg`, jpg, {
+        contentType: 'image/jpeg',
+      });
     }
-    const bad = (await makeBadFiles()).filter((b) => ['truncated-jpeg', 'random-bytes', 'all-black', 'broken-png-crc'].includes(b.name));
+    const bad = (await makeBadFiles()).filter((b) =>
+      ['truncated-jpeg', 'random-bytes', 'all-black', 'broken-png-crc'].includes(b.name),
+    );
     for (const b of bad) await store.put(`intake/2026-11-26/${b.fileName}`, b.bytes);
     const job = await scoring.createScoringJob(champion.id, 'intake/');
-    log(`scoring intake/ (${PLAN.intake} new images + ${bad.length} corrupt or ungradable files) with the champion`);
+    log(
+      `scoring intake/ (${PLAN.intake} new images + ${bad.length} corrupt or ungradable files) with the champion`,
+    );
     let sj;
     for (;;) {
       sj = await prisma.scoringJob.findUniqueOrThrow({ where: { id: job.id } });
       const f = sj.chunks ? sj.chunksDone / sj.chunks : 0;
-      if (tty) process.stdout.write(`\r  scoring ${bar(f)}  ${sj.scored} scored, ${sj.ungradable} ungradable, ${sj.failed} unreadable`);
+      if (tty)
+        process.stdout.write(
+          `\r  scoring ${bar(f)}  ${sj.scored} scored, ${sj.ungradable} ungradable, ${sj.failed} unreadable`,
+        );
       if (['succeeded', 'failed', 'canceled'].includes(sj.status)) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -204,12 +242,19 @@ async function main(): Promise<void> {
     if (sj.status !== 'succeeded') throw new Error(`scoring ${sj.status}: ${sj.error ?? ''}`);
 
     // Summary.
-    const test = best.testMetrics as { test: { sensitivity: number; specificity: number; tp: number; fn: number; tn: number; fp: number }; ci: Record<string, { lower: number; upper: number }>; auc: number };
+    const test = best.testMetrics as {
+      test: { sensitivity: number; specificity: number; tp: number; fn: number; tn: number; fp: number };
+      ci: Record<string, { lower: number; upper: number }>;
+      auc: number;
+    };
     const lines = [
       '',
       '=== Leaderboard (objective: specificity at sensitivity ≥ 95%, on validation) ===',
       ' rank  alpha  gamma  objective  val AUC  status',
-      ...board.map((t, i) => ` ${String(i + 1).padStart(4)}  ${String(t.alpha).padStart(5)}  ${String(t.gamma).padStart(5)}  ${pct(t.objective).padStart(9)}  ${t.auc?.toFixed(3) ?? '  -  '}    ${t.status}`),
+      ...board.map(
+        (t, i) =>
+          ` ${String(i + 1).padStart(4)}  ${String(t.alpha).padStart(5)}  ${String(t.gamma).padStart(5)}  ${pct(t.objective).padStart(9)}  ${t.auc?.toFixed(3) ?? '  -  '}    ${t.status}`,
+      ),
       '',
       `=== Champion: model version ${champion.version}, run ${best.id} ===`,
       `operating point (chosen on validation): threshold ${best.threshold?.toFixed(4)}`,
@@ -228,7 +273,14 @@ async function main(): Promise<void> {
       `took ${((Date.now() - t0) / 1000).toFixed(0)} s`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
-    writeFileSync(join(DATA_DIR, 'summary.json'), JSON.stringify({ sweepId: sweep.id, bestRunId: best.id, scoringJobId: sj.id, leaderboard: board }, null, 2));
+    writeFileSync(
+      join(DATA_DIR, 'summary.json'),
+      JSON.stringify(
+        { sweepId: sweep.id, bestRunId: best.id, scoringJobId: sj.id, leaderboard: board },
+        null,
+        2,
+      ),
+    );
   } finally {
     await stopWorkers(workers);
     await store.close();

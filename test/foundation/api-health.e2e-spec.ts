@@ -9,7 +9,10 @@ import { spawnTs } from '../support/processes';
 
 async function start(overrides: NodeJS.ProcessEnv = {}) {
   const storage = mkdtempSync(join(tmpdir(), 'fundus-storage-'));
-  const config = loadConfig(apiEnvSchema, testEnv({ STORAGE_URI: `file://${storage}`, API_PORT: '0', ...overrides }));
+  const config = loadConfig(
+    apiEnvSchema,
+    testEnv({ STORAGE_URI: `file://${storage}`, API_PORT: '0', ...overrides }),
+  );
   const app = await createApi(config);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
@@ -75,7 +78,12 @@ describe('processes with a broken environment', () => {
 
   it.each([
     ['api', 'apps/api/src/main.ts', { API_PORT: '99999' }, ['API_PORT']],
-    ['worker', 'apps/gpu-worker/src/main.ts', { WORKER_QUEUES: 'training,bogus', MODEL_BACKEND: 'tpu' }, ['WORKER_QUEUES', 'MODEL_BACKEND']],
+    [
+      'worker',
+      'apps/gpu-worker/src/main.ts',
+      { WORKER_QUEUES: 'training,bogus', MODEL_BACKEND: 'tpu' },
+      ['WORKER_QUEUES', 'MODEL_BACKEND'],
+    ],
   ])('%s lists every bad variable and exits non-zero', async (_name, entry, extra, extraNames) => {
     const proc = spawnTs(entry, { ...broken, ...extra, NODE_ENV: 'test' });
     const exit = await proc.exited();
@@ -100,7 +108,10 @@ describe('processes with a broken environment', () => {
 describe('API process lifecycle', () => {
   it('serves /health and stops cleanly on SIGTERM', async () => {
     const storage = mkdtempSync(join(tmpdir(), 'fundus-storage-'));
-    const proc = spawnTs('apps/api/src/main.ts', testEnv({ API_PORT: '0', API_HOST: '127.0.0.1', STORAGE_URI: `file://${storage}` }));
+    const proc = spawnTs(
+      'apps/api/src/main.ts',
+      testEnv({ API_PORT: '0', API_HOST: '127.0.0.1', STORAGE_URI: `file://${storage}` }),
+    );
     await proc.waitFor(/listening on/, 60000);
     const exit = await proc.stop('SIGTERM');
     expect(exit.code).toBe(0);

@@ -9,7 +9,9 @@ async function shadowDatabases(): Promise<string[]> {
   const client = new Client({ connectionString: process.env.DATABASE_URL });
   await client.connect();
   try {
-    const { rows } = await client.query("SELECT datname FROM pg_database WHERE datname LIKE 'prisma_migrate_shadow_db_%'");
+    const { rows } = await client.query(
+      "SELECT datname FROM pg_database WHERE datname LIKE 'prisma_migrate_shadow_db_%'",
+    );
     return rows.map((r) => r.datname as string);
   } finally {
     await client.end();
@@ -22,7 +24,17 @@ describe('Prisma migrations', () => {
     // --exit-code: 0 = no difference, 2 = the migrations and the schema differ.
     const { stdout } = await run(
       'npx',
-      ['--no-install', 'prisma', 'migrate', 'diff', '--from-migrations', 'prisma/migrations', '--to-schema-datamodel', 'prisma/schema.prisma', '--exit-code'],
+      [
+        '--no-install',
+        'prisma',
+        'migrate',
+        'diff',
+        '--from-migrations',
+        'prisma/migrations',
+        '--to-schema-datamodel',
+        'prisma/schema.prisma',
+        '--exit-code',
+      ],
       { cwd: ROOT, env: process.env },
     );
     expect(stdout).toMatch(/No difference detected|empty migration/i);
@@ -31,7 +43,10 @@ describe('Prisma migrations', () => {
   });
 
   it('the test database is fully migrated', async () => {
-    const { stdout } = await run('npx', ['--no-install', 'prisma', 'migrate', 'status'], { cwd: ROOT, env: process.env });
+    const { stdout } = await run('npx', ['--no-install', 'prisma', 'migrate', 'status'], {
+      cwd: ROOT,
+      env: process.env,
+    });
     expect(stdout).toMatch(/Database schema is up to date/);
   });
 });

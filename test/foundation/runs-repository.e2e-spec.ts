@@ -23,10 +23,28 @@ describe('RunsRepository against PostgreSQL', () => {
   afterAll(() => prisma.$disconnect());
 
   it('writes a run with its epochs and reads them back in order', async () => {
-    const run = await runs.create({ datasetId, seed: 7, config: { loss: { form: 'seed', alpha: 2, gamma: 2 }, epochs: 3 } });
+    const run = await runs.create({
+      datasetId,
+      seed: 7,
+      config: { loss: { form: 'seed', alpha: 2, gamma: 2 }, epochs: 3 },
+    });
     expect(run.status).toBe('queued');
-    await runs.upsertEpoch(run.id, { epoch: 2, trainLoss: 0.4, valLoss: 0.5, valAuc: 0.81, lr: 1e-4, seconds: 3.5 });
-    await runs.upsertEpoch(run.id, { epoch: 1, trainLoss: 0.6, valLoss: 0.7, valAuc: 0.7, lr: 1e-3, seconds: 3.1 });
+    await runs.upsertEpoch(run.id, {
+      epoch: 2,
+      trainLoss: 0.4,
+      valLoss: 0.5,
+      valAuc: 0.81,
+      lr: 1e-4,
+      seconds: 3.5,
+    });
+    await runs.upsertEpoch(run.id, {
+      epoch: 1,
+      trainLoss: 0.6,
+      valLoss: 0.7,
+      valAuc: 0.7,
+      lr: 1e-3,
+      seconds: 3.1,
+    });
 
     const read = await runs.getWithEpochs(run.id);
     expect(read?.config).toEqual({ loss: { form: 'seed', alpha: 2, gamma: 2 }, epochs: 3 });
@@ -56,14 +74,23 @@ describe('RunsRepository against PostgreSQL', () => {
   });
 
   it('reports a missing run with a typed error', async () => {
-    await expect(runs.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ code: 'not-found' });
+    await expect(runs.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
+      code: 'not-found',
+    });
     await expect(runs.get('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(DbError);
   });
 
   it('enforces one prediction per (key, etag, model version)', async () => {
     const run = await runs.create({ datasetId, seed: 1, config: {} });
     const model = await prisma.modelVersion.create({
-      data: { runId: run.id, format: 'tfjs-layers', uri: 'file://m', architecture: 'tiny', inputSize: 64, threshold: 0.3 },
+      data: {
+        runId: run.id,
+        format: 'tfjs-layers',
+        uri: 'file://m',
+        architecture: 'tiny',
+        inputSize: 64,
+        threshold: 0.3,
+      },
     });
     const row = { key: 'intake/a.jpg', etag: '"abc"', modelVersionId: model.id, probability: 0.7, label: 1 };
     await prisma.prediction.create({ data: row });

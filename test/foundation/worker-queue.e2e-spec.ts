@@ -15,7 +15,10 @@ describe('gpu-worker process consuming through the real Redis', () => {
     await worker.waitFor(/worker ready/, 60000);
     expect(worker.output()).toMatch(/consuming queues: system/);
     queues = new JobQueues(redisConnection(env.REDIS_URL!), env.QUEUE_PREFIX!);
-    events = new QueueEvents(QueueName.System, { connection: redisConnection(env.REDIS_URL!), prefix: env.QUEUE_PREFIX });
+    events = new QueueEvents(QueueName.System, {
+      connection: redisConnection(env.REDIS_URL!),
+      prefix: env.QUEUE_PREFIX,
+    });
     await events.waitUntilReady();
   });
 
@@ -30,7 +33,11 @@ describe('gpu-worker process consuming through the real Redis', () => {
     const nonce = randomUUID();
     const job = await queues.enqueue(JobName.Ping, { nonce });
     const result = await job.waitUntilFinished(events, 30000);
-    expect(result).toMatchObject({ nonce, pid: worker.child.pid, queues: expect.arrayContaining(['system']) });
+    expect(result).toMatchObject({
+      nonce,
+      pid: worker.child.pid,
+      queues: expect.arrayContaining(['system']),
+    });
   });
 
   it('the same deterministic job id enqueues once', async () => {

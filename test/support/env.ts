@@ -1,7 +1,8 @@
 /** Environment for processes started by integration tests: the run's database, Redis and queue prefix. */
 export function testEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) throw new Error('DATABASE_URL is not set: run integration tests through jest (global setup)');
+  if (!databaseUrl)
+    throw new Error('DATABASE_URL is not set: run integration tests through jest (global setup)');
   return {
     NODE_ENV: 'test',
     LOG_FORMAT: 'pretty',

@@ -51,7 +51,9 @@ export function spawnTs(entry: string, env: NodeJS.ProcessEnv, args: string[] = 
           } else if (child.exitCode !== null || child.signalCode !== null) {
             clearTimeout(timer);
             listeners.delete(check);
-            rej(new Error(`process exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${out}`));
+            rej(
+              new Error(`process exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${out}`),
+            );
           }
         };
         listeners.add(check);

@@ -9,7 +9,12 @@ import type { RunConfigInput } from '@fundus/services';
 /** A local storage root holding a small synthetic fundus dataset, registered in the database. */
 export async function syntheticDataset(
   prisma: PrismaClient,
-  opts: { name: string; seed?: number; size?: number; perClass?: { train: number; val: number; test: number } },
+  opts: {
+    name: string;
+    seed?: number;
+    size?: number;
+    perClass?: { train: number; val: number; test: number };
+  },
 ): Promise<{ storageRoot: string; storageUri: string; datasetId: string }> {
   const storageRoot = mkdtempSync(join(tmpdir(), 'fundus-train-'));
   const n = opts.perClass ?? { train: 12, val: 6, test: 6 };

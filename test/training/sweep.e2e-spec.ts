@@ -27,7 +27,13 @@ describe('a 2 × 2 alpha × gamma sweep on two worker processes', () => {
     workers = [1, 2].map(() =>
       spawnTs(
         'apps/gpu-worker/src/main.ts',
-        testEnv({ QUEUE_PREFIX: prefix, WORKER_QUEUES: 'training,sweeps', STORAGE_URI: storageUri, CACHE_DIR: cache, MODEL_BACKEND: 'cpu' }),
+        testEnv({
+          QUEUE_PREFIX: prefix,
+          WORKER_QUEUES: 'training,sweeps',
+          STORAGE_URI: storageUri,
+          CACHE_DIR: cache,
+          MODEL_BACKEND: 'cpu',
+        }),
       ),
     );
   });
@@ -55,7 +61,10 @@ describe('a 2 × 2 alpha × gamma sweep on two worker processes', () => {
     let maxRunning = 0;
     let done;
     for (;;) {
-      maxRunning = Math.max(maxRunning, await prisma.run.count({ where: { sweepId: sweep.id, status: 'running' } }));
+      maxRunning = Math.max(
+        maxRunning,
+        await prisma.run.count({ where: { sweepId: sweep.id, status: 'running' } }),
+      );
       done = await prisma.sweep.findUniqueOrThrow({ where: { id: sweep.id }, include: { runs: true } });
       if (['succeeded', 'failed', 'canceled'].includes(done.status)) break;
       if (Date.now() > deadline) throw new Error(`sweep still ${done.status}`);
@@ -68,14 +77,23 @@ describe('a 2 × 2 alpha × gamma sweep on two worker processes', () => {
     const pids = new Set(workers.filter((w) => /training on cpu/.test(w.output())).map((w) => w.child.pid));
     expect(pids.size).toBe(2);
 
-    const leaderboard = done.leaderboard as { runId: string; alpha: number; gamma: number; objective: number; status: string }[];
+    const leaderboard = done.leaderboard as {
+      runId: string;
+      alpha: number;
+      gamma: number;
+      objective: number;
+      status: string;
+    }[];
     expect(leaderboard).toHaveLength(4);
-    expect(new Set(leaderboard.map((t) => `${t.alpha}/${t.gamma}`))).toEqual(new Set(['0.5/0', '0.5/2', '2/0', '2/2']));
+    expect(new Set(leaderboard.map((t) => `${t.alpha}/${t.gamma}`))).toEqual(
+      new Set(['0.5/0', '0.5/2', '2/0', '2/2']),
+    );
     const objectives = leaderboard.map((t) => t.objective);
     expect([...objectives].sort((a, b) => b - a)).toEqual(objectives);
     expect(done.bestRunId).toBe(leaderboard[0].runId);
     // Each trial's objective recomputed from its stored validation scores, saved on the run.
-    for (const run of done.runs) expect(run.objective).toBe(leaderboard.find((t) => t.runId === run.id)!.objective);
+    for (const run of done.runs)
+      expect(run.objective).toBe(leaderboard.find((t) => t.runId === run.id)!.objective);
 
     const store = createObjectStore(storageUri);
     try {

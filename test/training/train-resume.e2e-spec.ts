@@ -63,7 +63,11 @@ describe('a worker dying mid-run', () => {
 
   it('SIGKILL after the first checkpoint: picked up again, resumes from that epoch, one model version', async () => {
     const epochs = 5;
-    const run = await service.createRun({ datasetId, seed: 9, config: tinyRunConfig({ epochs, batchSize: 4 }) });
+    const run = await service.createRun({
+      datasetId,
+      seed: 9,
+      config: tinyRunConfig({ epochs, batchSize: 4 }),
+    });
     const first = start();
     const checkpointEpoch = await until('first checkpoint', async () => {
       const r = await prisma.run.findUniqueOrThrow({ where: { id: run.id } });
@@ -89,7 +93,11 @@ describe('a worker dying mid-run', () => {
   });
 
   it('SIGTERM releases the job at a batch boundary; another worker resumes it', async () => {
-    const run = await service.createRun({ datasetId, seed: 10, config: tinyRunConfig({ epochs: 4, batchSize: 4 }) });
+    const run = await service.createRun({
+      datasetId,
+      seed: 10,
+      config: tinyRunConfig({ epochs: 4, batchSize: 4 }),
+    });
     const first = start();
     await until('first checkpoint', async () => {
       const r = await prisma.run.findUniqueOrThrow({ where: { id: run.id } });

@@ -44,7 +44,10 @@ describe('training runs through the worker process', () => {
     prisma = createPrismaClient(process.env.DATABASE_URL!);
     ({ storageUri, datasetId } = await syntheticDataset(prisma, { name: 'train-e2e' }));
     queues = new JobQueues(redisConnection(process.env.REDIS_URL!), prefix);
-    events = new QueueEvents(QueueName.Training, { connection: redisConnection(process.env.REDIS_URL!), prefix });
+    events = new QueueEvents(QueueName.Training, {
+      connection: redisConnection(process.env.REDIS_URL!),
+      prefix,
+    });
     service = new RunsService(prisma, queues);
   });
 
@@ -78,7 +81,11 @@ describe('training runs through the worker process', () => {
     expect(done.thresholdPolicy).toMatchObject({ kind: 'sensitivity-at-least', target: 0.9 });
     expect(done.threshold).toBeGreaterThanOrEqual(0);
     expect(done.threshold).toBeLessThanOrEqual(1);
-    const test = done.testMetrics as { test: { tp: number; fn: number; tn: number; fp: number }; aucCi: unknown; ci: object };
+    const test = done.testMetrics as {
+      test: { tp: number; fn: number; tn: number; fp: number };
+      aucCi: unknown;
+      ci: object;
+    };
     expect(test.test.tp + test.test.fn).toBe(6);
     expect(test.test.tn + test.test.fp).toBe(6);
     expect(test.aucCi).toBeTruthy();
@@ -90,7 +97,12 @@ describe('training runs through the worker process', () => {
 
     const versions = await prisma.modelVersion.findMany({ where: { runId: run.id } });
     expect(versions).toHaveLength(1);
-    expect(versions[0]).toMatchObject({ architecture: 'tiny-resnet', inputSize: 32, threshold: done.threshold, champion: false });
+    expect(versions[0]).toMatchObject({
+      architecture: 'tiny-resnet',
+      inputSize: 32,
+      threshold: done.threshold,
+      champion: false,
+    });
 
     const store = createObjectStore(storageUri);
     try {

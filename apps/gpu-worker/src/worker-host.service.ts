@@ -7,7 +7,14 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { Worker, type Job } from 'bullmq';
-import { buildHandlerTable, redisConnection, UnrecoverableError, type HandlerRegistration, type JobName, type QueueName } from '@fundus/jobs';
+import {
+  buildHandlerTable,
+  redisConnection,
+  UnrecoverableError,
+  type HandlerRegistration,
+  type JobName,
+  type QueueName,
+} from '@fundus/jobs';
 import { CONFIG } from '@fundus/platform';
 
 export const HANDLERS = Symbol('HANDLERS');
@@ -58,7 +65,9 @@ export class WorkerHost implements OnApplicationBootstrap, BeforeApplicationShut
         stalledInterval: this.config.WORKER_LOCK_MS,
       });
       worker.on('error', (err) => this.logger.error(`queue ${queue}: ${err.message}`));
-      worker.on('failed', (job, err) => this.logger.warn(`job ${job?.id} (${job?.name}) failed: ${err.message}`));
+      worker.on('failed', (job, err) =>
+        this.logger.warn(`job ${job?.id} (${job?.name}) failed: ${err.message}`),
+      );
       this.workers.push(worker);
     }
     this.logger.log(`consuming queues: ${this.queues.join(', ')}`);

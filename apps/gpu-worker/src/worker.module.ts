@@ -29,7 +29,11 @@ export class WorkerModule {
         {
           provide: HANDLERS,
           inject: [PRISMA, SHUTDOWN, JOB_QUEUES],
-          useFactory: async (prisma: PrismaClient, shutdown: AbortController, jobQueues: JobQueues): Promise<HandlerRegistration[]> => {
+          useFactory: async (
+            prisma: PrismaClient,
+            shutdown: AbortController,
+            jobQueues: JobQueues,
+          ): Promise<HandlerRegistration[]> => {
             const scoring = {
               prisma,
               store: createObjectStoreFromConfig(config),

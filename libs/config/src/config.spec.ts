@@ -5,10 +5,18 @@ const base = { DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/fundus' };
 describe('loadConfig', () => {
   it('applies documented defaults', () => {
     const api = loadConfig(apiEnvSchema, base);
-    expect(api).toMatchObject({ API_PORT: 3000, REDIS_URL: 'redis://127.0.0.1:6379', STORAGE_URI: 'file://./.data/storage' });
+    expect(api).toMatchObject({
+      API_PORT: 3000,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      STORAGE_URI: 'file://./.data/storage',
+    });
     const worker = loadConfig(workerEnvSchema, base);
     expect(worker.WORKER_QUEUES).toEqual(['training', 'sweeps', 'scoring', 'schedule']);
-    expect(worker).toMatchObject({ MODEL_BACKEND: 'auto', NIGHTLY_CRON: '0 2 * * *', WORKER_TRAINING_CONCURRENCY: 1 });
+    expect(worker).toMatchObject({
+      MODEL_BACKEND: 'auto',
+      NIGHTLY_CRON: '0 2 * * *',
+      WORKER_TRAINING_CONCURRENCY: 1,
+    });
   });
 
   it('reports every invalid variable at once, not just the first', () => {
@@ -33,19 +41,24 @@ describe('loadConfig', () => {
   });
 
   it('parses worker queue lists and rejects unknown queue kinds', () => {
-    expect(loadConfig(workerEnvSchema, { ...base, WORKER_QUEUES: 'training, scoring' }).WORKER_QUEUES).toEqual([
-      'training',
-      'scoring',
-    ]);
-    expect(() => loadConfig(workerEnvSchema, { ...base, WORKER_QUEUES: 'training,gpu' })).toThrow(/WORKER_QUEUES/);
+    expect(
+      loadConfig(workerEnvSchema, { ...base, WORKER_QUEUES: 'training, scoring' }).WORKER_QUEUES,
+    ).toEqual(['training', 'scoring']);
+    expect(() => loadConfig(workerEnvSchema, { ...base, WORKER_QUEUES: 'training,gpu' })).toThrow(
+      /WORKER_QUEUES/,
+    );
   });
 
   it('does not echo secret values', () => {
-    expect(() => loadConfig(apiEnvSchema, { ...base, BOOTSTRAP_ADMIN_KEY: 'short' })).toThrow(/BOOTSTRAP_ADMIN_KEY \(set\)/);
+    expect(() => loadConfig(apiEnvSchema, { ...base, BOOTSTRAP_ADMIN_KEY: 'short' })).toThrow(
+      /BOOTSTRAP_ADMIN_KEY \(set\)/,
+    );
   });
 
   it('accepts s3 and file storage URIs and rejects others', () => {
-    expect(loadConfig(apiEnvSchema, { ...base, STORAGE_URI: 's3://fundus-data/prefix' }).STORAGE_URI).toBe('s3://fundus-data/prefix');
+    expect(loadConfig(apiEnvSchema, { ...base, STORAGE_URI: 's3://fundus-data/prefix' }).STORAGE_URI).toBe(
+      's3://fundus-data/prefix',
+    );
     expect(() => loadConfig(apiEnvSchema, { ...base, STORAGE_URI: 'gs://bucket' })).toThrow(/STORAGE_URI/);
   });
 });

@@ -10,21 +10,22 @@ const bool = z
 // 0 asks the OS for a free port (tests).
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-const csv = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim())
-      .filter(Boolean),
-  );
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
 const postgresUrl = z
   .string({ error: 'is required (e.g. postgresql://postgres@127.0.0.1:5432/fundus)' })
   .refine((s) => /^postgres(ql)?:\/\/.+/.test(s), 'must be a postgresql:// URL');
 const redisUrl = z.string().refine((s) => /^rediss?:\/\/.+/.test(s), 'must be a redis:// or rediss:// URL');
 const storageUri = z
   .string()
-  .refine((s) => /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/.+)$/.test(s), 'must be s3://bucket[/prefix] or file://path');
+  .refine(
+    (s) => /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/.+)$/.test(s),
+    'must be s3://bucket[/prefix] or file://path',
+  );
 
 export const QUEUE_KINDS = ['training', 'sweeps', 'scoring', 'schedule'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
@@ -51,7 +52,10 @@ export const apiEnvSchema = z.object({
   ...common,
   API_HOST: z.string().default('0.0.0.0'),
   API_PORT: port.default(3000),
-  API_BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/, 'like 1mb or 512kb').default('1mb'),
+  API_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(kb|mb)$/, 'like 1mb or 512kb')
+    .default('1mb'),
   MAX_SWEEP_TRIALS: positiveInt.max(1000).default(64),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(120),
   BOOTSTRAP_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
@@ -98,7 +102,8 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(environment)';
     const value = cleaned[String(issue.path[0])];
-    const shown = value === undefined ? 'unset' : /SECRET|KEY|PASSWORD|TOKEN/.test(name) ? 'set' : JSON.stringify(value);
+    const shown =
+      value === undefined ? 'unset' : /SECRET|KEY|PASSWORD|TOKEN/.test(name) ? 'set' : JSON.stringify(value);
     return `${name} (${shown}): ${issue.message}`;
   });
   throw new ConfigError(problems);

@@ -52,8 +52,16 @@ export class RunsRepository {
    * Moves a run to `to` only if it is currently in one of `from`; returns false when it was not
    * (e.g. a canceled run must not be marked running by a late worker).
    */
-  async transition(id: string, from: WorkStatus[], to: WorkStatus, data: Prisma.RunUpdateManyMutationInput = {}) {
-    const { count } = await this.prisma.run.updateMany({ where: { id, status: { in: from } }, data: { ...data, status: to } });
+  async transition(
+    id: string,
+    from: WorkStatus[],
+    to: WorkStatus,
+    data: Prisma.RunUpdateManyMutationInput = {},
+  ) {
+    const { count } = await this.prisma.run.updateMany({
+      where: { id, status: { in: from } },
+      data: { ...data, status: to },
+    });
     return count === 1;
   }
 
@@ -65,19 +73,32 @@ export class RunsRepository {
    */
   async claim(id: string): Promise<'claimed' | 'busy' | 'gone'> {
     return this.prisma.$transaction(async (tx) => {
-      const run = await tx.run.findUnique({ where: { id }, select: { status: true, sweepId: true, startedAt: true } });
+      const run = await tx.run.findUnique({
+        where: { id },
+        select: { status: true, sweepId: true, startedAt: true },
+      });
       if (!run || !['queued', 'running'].includes(run.status)) return 'gone';
       if (run.sweepId) {
         const locked = await tx.$queryRaw<{ maxParallel: number; status: string }[]>`
           SELECT "maxParallel", "status"::text AS status FROM "Sweep" WHERE id = ${run.sweepId}::uuid FOR UPDATE`;
         if (!locked.length || locked[0].status === 'canceled') return 'gone';
-        const running = await tx.run.count({ where: { sweepId: run.sweepId, status: 'running', id: { not: id } } });
+        const running = await tx.run.count({
+          where: { sweepId: run.sweepId, status: 'running', id: { not: id } },
+        });
         if (running >= locked[0].maxParallel) return 'busy';
-        await tx.sweep.updateMany({ where: { id: run.sweepId, status: 'queued' }, data: { status: 'running', startedAt: new Date() } });
+        await tx.sweep.updateMany({
+          where: { id: run.sweepId, status: 'queued' },
+          data: { status: 'running', startedAt: new Date() },
+        });
       }
       const { count } = await tx.run.updateMany({
         where: { id, status: { in: ['queued', 'running'] } },
-        data: { status: 'running', startedAt: run.startedAt ?? new Date(), attempts: { increment: 1 }, error: null },
+        data: {
+          status: 'running',
+          startedAt: run.startedAt ?? new Date(),
+          attempts: { increment: 1 },
+          error: null,
+        },
       });
       return count === 1 ? 'claimed' : 'gone';
     });

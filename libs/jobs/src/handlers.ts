@@ -3,7 +3,10 @@ import { jobNamesOf, type JobName, type JobPayloads, type JobResults, type Queue
 
 export type JobResult<N extends JobName> = N extends keyof JobResults ? JobResults[N] : unknown;
 /** `token` is the job's lock token (needed to move an active job back to delayed). */
-export type JobHandler<N extends JobName> = (job: Job<JobPayloads[N]>, token?: string) => Promise<JobResult<N>>;
+export type JobHandler<N extends JobName> = (
+  job: Job<JobPayloads[N]>,
+  token?: string,
+) => Promise<JobResult<N>>;
 
 export interface HandlerRegistration<N extends JobName = JobName> {
   name: N;

@@ -10,8 +10,12 @@ describe('job contract', () => {
   });
 
   it('derives deterministic job ids from the payload (a double submit enqueues once)', () => {
-    expect(toJobsOptions(JobName.Ping, { nonce: 'a' }).jobId).toBe(toJobsOptions(JobName.Ping, { nonce: 'a' }).jobId);
-    expect(toJobsOptions(JobName.Ping, { nonce: 'a' }).jobId).not.toBe(toJobsOptions(JobName.Ping, { nonce: 'b' }).jobId);
+    expect(toJobsOptions(JobName.Ping, { nonce: 'a' }).jobId).toBe(
+      toJobsOptions(JobName.Ping, { nonce: 'a' }).jobId,
+    );
+    expect(toJobsOptions(JobName.Ping, { nonce: 'a' }).jobId).not.toBe(
+      toJobsOptions(JobName.Ping, { nonce: 'b' }).jobId,
+    );
     // BullMQ reserves ':' in custom ids.
     expect(toJobsOptions(JobName.Ping, { nonce: 'a' }).jobId).not.toContain(':');
   });
@@ -36,7 +40,9 @@ describe('buildHandlerTable', () => {
 
   it('refuses a job name with no handler', () => {
     expect(() => buildHandlerTable([QueueName.System], [])).toThrow(JobWiringError);
-    expect(() => buildHandlerTable([QueueName.System], [])).toThrow(/"ping" on queue "system" has no handler/);
+    expect(() => buildHandlerTable([QueueName.System], [])).toThrow(
+      /"ping" on queue "system" has no handler/,
+    );
   });
 
   it('refuses a job name with two handlers', () => {

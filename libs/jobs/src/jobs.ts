@@ -62,13 +62,24 @@ const KEEP = { removeOnComplete: 1000, removeOnFail: 5000 };
 
 /** Options per job name; ids are built from the payload so the same work maps to the same job. */
 export const JOB_OPTIONS: { readonly [N in JobName]: (data: JobPayloads[N]) => JobSpec } = {
-  [JobName.Ping]: (d) => ({ attempts: 1, backoffMs: 0, jobId: `ping-${d.nonce}`, removeOnComplete: 100, removeOnFail: 100 }),
+  [JobName.Ping]: (d) => ({
+    attempts: 1,
+    backoffMs: 0,
+    jobId: `ping-${d.nonce}`,
+    removeOnComplete: 100,
+    removeOnFail: 100,
+  }),
   // A retried training job resumes from its last checkpoint.
   [JobName.TrainModel]: (d) => ({ attempts: 3, backoffMs: 5000, jobId: `train-${d.runId}`, ...KEEP }),
   [JobName.FinishSweep]: (d) => ({ attempts: 3, backoffMs: 2000, jobId: `sweep-${d.sweepId}`, ...KEEP }),
   [JobName.PlanScoring]: (d) => ({ attempts: 3, backoffMs: 2000, jobId: `plan-${d.scoringJobId}`, ...KEEP }),
   // Chunks upsert predictions, so a retried chunk adds nothing twice.
-  [JobName.ScoreChunk]: (d) => ({ attempts: 3, backoffMs: 2000, jobId: `score-${d.scoringJobId}-${d.chunk}`, ...KEEP }),
+  [JobName.ScoreChunk]: (d) => ({
+    attempts: 3,
+    backoffMs: 2000,
+    jobId: `score-${d.scoringJobId}-${d.chunk}`,
+    ...KEEP,
+  }),
   [JobName.NightlyRescore]: () => ({ attempts: 2, backoffMs: 60000, ...KEEP }),
 };
 

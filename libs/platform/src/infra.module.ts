@@ -18,7 +18,11 @@ class InfraShutdown implements OnApplicationShutdown {
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([this.queues.close(), this.prisma.$disconnect(), Promise.resolve(this.redis.disconnect())]);
+    await Promise.allSettled([
+      this.queues.close(),
+      this.prisma.$disconnect(),
+      Promise.resolve(this.redis.disconnect()),
+    ]);
   }
 }
 
@@ -35,9 +39,16 @@ export class InfraModule {
         {
           provide: REDIS,
           useFactory: () =>
-            new IORedis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false }),
+            new IORedis(config.REDIS_URL, {
+              lazyConnect: true,
+              maxRetriesPerRequest: 1,
+              enableOfflineQueue: false,
+            }),
         },
-        { provide: JOB_QUEUES, useFactory: () => new JobQueues(redisConnection(config.REDIS_URL), config.QUEUE_PREFIX) },
+        {
+          provide: JOB_QUEUES,
+          useFactory: () => new JobQueues(redisConnection(config.REDIS_URL), config.QUEUE_PREFIX),
+        },
         InfraShutdown,
       ],
       exports: [CONFIG, PRISMA, REDIS, JOB_QUEUES],

@@ -9,5 +9,8 @@ const LEVELS: Record<string, LogLevel[]> = {
 
 /** The process logger: JSON lines in production, readable lines in development. */
 export function createLogger(name: string, cfg: { LOG_LEVEL: string; LOG_FORMAT: string }): ConsoleLogger {
-  return new ConsoleLogger(name, { json: cfg.LOG_FORMAT === 'json', logLevels: LEVELS[cfg.LOG_LEVEL] ?? LEVELS.info });
+  return new ConsoleLogger(name, {
+    json: cfg.LOG_FORMAT === 'json',
+    logLevels: LEVELS[cfg.LOG_LEVEL] ?? LEVELS.info,
+  });
 }

@@ -4,7 +4,11 @@ import type { INestApplicationContext, LoggerService } from '@nestjs/common';
  * On SIGTERM/SIGINT: close the application (running every shutdown hook: workers stop taking jobs,
  * queues and connections close) and exit 0; a second signal or a hung close exits 1.
  */
-export function exitCleanlyOnSignals(app: INestApplicationContext, logger: LoggerService, graceMs = 60000): void {
+export function exitCleanlyOnSignals(
+  app: INestApplicationContext,
+  logger: LoggerService,
+  graceMs = 60000,
+): void {
   let closing = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) {

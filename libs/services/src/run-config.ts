@@ -9,9 +9,16 @@ const unit = finite.min(0, 'must be ≥ 0').max(1, 'must be ≤ 1');
 
 export const lossSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('cross-entropy') }),
-  z.object({ kind: z.literal('weighted-cross-entropy'), classWeights: z.tuple([finite.min(0), finite.min(0)]) }),
+  z.object({
+    kind: z.literal('weighted-cross-entropy'),
+    classWeights: z.tuple([finite.min(0), finite.min(0)]),
+  }),
   // The seed report's form: alpha multiplies the whole loss (seed: alpha 2, gamma 2).
-  z.object({ kind: z.literal('focal-seed'), alpha: finite.min(0, 'alpha must be ≥ 0'), gamma: finite.min(0, 'gamma must be ≥ 0') }),
+  z.object({
+    kind: z.literal('focal-seed'),
+    alpha: finite.min(0, 'alpha must be ≥ 0'),
+    gamma: finite.min(0, 'gamma must be ≥ 0'),
+  }),
   // Lin et al.: alpha weights positives, 1 − alpha negatives.
   z.object({
     kind: z.literal('focal-balanced'),
@@ -51,15 +58,26 @@ export const runConfigSchema = z
     schedule: z
       .discriminatedUnion('kind', [
         z.object({ kind: z.literal('constant') }),
-        z.object({ kind: z.literal('step'), stepEpochs: z.number().int().positive(), gamma: finite.gt(0).max(1) }),
-        z.object({ kind: z.literal('cosine'), warmupEpochs: z.number().int().min(0).optional(), minLr: finite.min(0).optional() }),
+        z.object({
+          kind: z.literal('step'),
+          stepEpochs: z.number().int().positive(),
+          gamma: finite.gt(0).max(1),
+        }),
+        z.object({
+          kind: z.literal('cosine'),
+          warmupEpochs: z.number().int().min(0).optional(),
+          minLr: finite.min(0).optional(),
+        }),
       ])
       .default({ kind: 'constant' }),
     epochs: z.number().int().positive('must be a positive integer').max(1000).default(10),
     batchSize: z.number().int().positive('must be a positive integer').max(1024).default(16),
     augment: z.boolean().default(true),
     classBalancedSampling: z.boolean().default(false),
-    earlyStopping: z.object({ patience: z.number().int().positive(), minDelta: finite.min(0).optional() }).strict().optional(),
+    earlyStopping: z
+      .object({ patience: z.number().int().positive(), minDelta: finite.min(0).optional() })
+      .strict()
+      .optional(),
     thresholdPolicy: thresholdPolicySchema.default({ kind: 'sensitivity-at-least', target: 0.95 }),
     enhance: z.enum(['none', 'ben-graham', 'clahe']).default('none'),
     backend: z.enum(['auto', 'wasm', 'webgpu', 'tensorflow', 'cpu']).optional(),

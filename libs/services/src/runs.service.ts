@@ -26,10 +26,14 @@ export class RunsService {
   /** Validates the config, stores the run (the job's whole truth) and enqueues its training job. */
   async createRun(req: CreateRunRequest): Promise<Run> {
     const config = parseRunConfig(req.config);
-    const dataset = await this.prisma.dataset.findUnique({ where: { id: req.datasetId }, select: { id: true } });
+    const dataset = await this.prisma.dataset.findUnique({
+      where: { id: req.datasetId },
+      select: { id: true },
+    });
     if (!dataset) throw new ServiceError('not-found', `dataset ${req.datasetId} does not exist`);
     const seed = req.seed ?? Math.floor(Math.random() * 2 ** 31);
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new ServiceError('invalid', `seed must be a non-negative integer; got ${seed}`);
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      throw new ServiceError('invalid', `seed must be a non-negative integer; got ${seed}`);
     const run = await this.runs.create({
       datasetId: req.datasetId,
       config: config as never,
@@ -42,7 +46,9 @@ export class RunsService {
     try {
       await this.queues.enqueue(JobName.TrainModel, { runId: run.id });
     } catch (err) {
-      await this.runs.transition(run.id, ['queued'], 'failed', { error: `could not enqueue: ${(err as Error).message}` });
+      await this.runs.transition(run.id, ['queued'], 'failed', {
+        error: `could not enqueue: ${(err as Error).message}`,
+      });
       throw err;
     }
     return run;
@@ -56,8 +62,14 @@ export class RunsService {
     const run = await this.runs.get(runId).catch(() => {
       throw new ServiceError('not-found', `run ${runId} does not exist`);
     });
-    const ok = await this.runs.transition(run.id, ['queued', 'running'], 'canceled', { finishedAt: new Date() });
-    if (!ok) throw new ServiceError('invalid-state', `run ${runId} is ${run.status}; only queued or running runs can be canceled`);
+    const ok = await this.runs.transition(run.id, ['queued', 'running'], 'canceled', {
+      finishedAt: new Date(),
+    });
+    if (!ok)
+      throw new ServiceError(
+        'invalid-state',
+        `run ${runId} is ${run.status}; only queued or running runs can be canceled`,
+      );
     const jobId = JOB_OPTIONS[JobName.TrainModel]({ runId }).jobId!;
     // An active job is locked and cannot be removed; its worker sees the status and stops.
     await this.queues

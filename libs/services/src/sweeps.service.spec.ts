@@ -5,7 +5,10 @@ const id = '00000000-0000-4000-8000-000000000000';
 
 describe('expandTrials', () => {
   it('grid search is the cartesian product of the listed values', () => {
-    const trials = expandTrials(parse({ datasetId: id, space: { alpha: [0.5, 2], gamma: [0, 2] } }), { alpha: 2, gamma: 2 });
+    const trials = expandTrials(parse({ datasetId: id, space: { alpha: [0.5, 2], gamma: [0, 2] } }), {
+      alpha: 2,
+      gamma: 2,
+    });
     expect(trials.map((t) => [t.alpha, t.gamma])).toEqual([
       [0.5, 0],
       [0.5, 2],
@@ -17,7 +20,17 @@ describe('expandTrials', () => {
 
   it('random search with the same seed proposes the same trials; another seed others', () => {
     const req = (seed: number) =>
-      parse({ datasetId: id, strategy: 'random', trials: 6, seed, space: { alpha: { min: 0.1, max: 4 }, gamma: [0, 1, 2, 3], learningRate: { min: 1e-4, max: 1e-2, log: true } } });
+      parse({
+        datasetId: id,
+        strategy: 'random',
+        trials: 6,
+        seed,
+        space: {
+          alpha: { min: 0.1, max: 4 },
+          gamma: [0, 1, 2, 3],
+          learningRate: { min: 1e-4, max: 1e-2, log: true },
+        },
+      });
     const a = expandTrials(req(7), { alpha: 2, gamma: 2 });
     const b = expandTrials(req(7), { alpha: 2, gamma: 2 });
     const c = expandTrials(req(8), { alpha: 2, gamma: 2 });
@@ -34,8 +47,12 @@ describe('expandTrials', () => {
   });
 
   it('grid search refuses ranges, random search needs a trial count', () => {
-    expect(() => expandTrials(parse({ datasetId: id, space: { alpha: { min: 0, max: 1 } } }), { alpha: 2, gamma: 2 })).toThrow(/list of values for alpha/);
-    expect(() => expandTrials(parse({ datasetId: id, strategy: 'random', space: {} }), { alpha: 2, gamma: 2 })).toThrow(/needs "trials"/);
+    expect(() =>
+      expandTrials(parse({ datasetId: id, space: { alpha: { min: 0, max: 1 } } }), { alpha: 2, gamma: 2 }),
+    ).toThrow(/list of values for alpha/);
+    expect(() =>
+      expandTrials(parse({ datasetId: id, strategy: 'random', space: {} }), { alpha: 2, gamma: 2 }),
+    ).toThrow(/needs "trials"/);
   });
 
   it('rejects negative alpha or gamma in the space', () => {

@@ -24,7 +24,10 @@ export const sweepRequestSchema = z
         alpha: range(nonNegative).optional(),
         gamma: range(nonNegative).optional(),
         learningRate: range(z.number().gt(0, 'must be > 0').max(10)).optional(),
-        lossForm: z.array(z.enum(['focal-seed', 'focal-balanced'])).min(1).optional(),
+        lossForm: z
+          .array(z.enum(['focal-seed', 'focal-balanced']))
+          .min(1)
+          .optional(),
       })
       .strict(),
     objective: z
@@ -64,12 +67,18 @@ type Dim = number[] | { min: number; max: number; log?: boolean } | undefined;
  * must list its values), or `trials` seeded draws for random search (lists are sampled uniformly,
  * ranges uniformly or log-uniformly).
  */
-export function expandTrials(req: z.output<typeof sweepRequestSchema>, defaults: { alpha: number; gamma: number }): TrialParams[] {
+export function expandTrials(
+  req: z.output<typeof sweepRequestSchema>,
+  defaults: { alpha: number; gamma: number },
+): TrialParams[] {
   const forms = req.space.lossForm ?? ['focal-seed'];
   if (req.strategy === 'grid') {
     const values = (d: Dim, name: string, fallback: number | undefined): (number | undefined)[] => {
       if (d === undefined) return [fallback];
-      if (!Array.isArray(d)) throw new ServiceError('invalid', `grid search needs a list of values for ${name}, not a range`, [`space.${name}: must be a list for grid search`]);
+      if (!Array.isArray(d))
+        throw new ServiceError('invalid', `grid search needs a list of values for ${name}, not a range`, [
+          `space.${name}: must be a list for grid search`,
+        ]);
       return d;
     };
     const out: TrialParams[] = [];
@@ -80,7 +89,8 @@ export function expandTrials(req: z.output<typeof sweepRequestSchema>, defaults:
             out.push({ alpha: alpha!, gamma: gamma!, learningRate, lossForm });
     return out;
   }
-  if (!req.trials) throw new ServiceError('invalid', 'random search needs "trials"', ['trials: required for random search']);
+  if (!req.trials)
+    throw new ServiceError('invalid', 'random search needs "trials"', ['trials: required for random search']);
   const rand = prng(req.seed);
   const draw = (d: Dim, fallback: number | undefined): number | undefined => {
     if (d === undefined) return fallback;
@@ -102,7 +112,11 @@ function trialConfig(base: Record<string, unknown>, t: TrialParams): RunConfigIn
     t.lossForm === 'focal-balanced'
       ? { kind: 'focal-balanced' as const, alpha: t.alpha, gamma: t.gamma }
       : { kind: 'focal-seed' as const, alpha: t.alpha, gamma: t.gamma };
-  return { ...(base as RunConfigInput), loss, ...(t.learningRate !== undefined ? { learningRate: t.learningRate } : {}) };
+  return {
+    ...(base as RunConfigInput),
+    loss,
+    ...(t.learningRate !== undefined ? { learningRate: t.learningRate } : {}),
+  };
 }
 
 /**
@@ -126,15 +140,23 @@ export class SweepsService {
     }
     const req = parsed.data;
     const base = parseRunConfig(req.baseConfig); // validates the shared part once, with precise paths
-    const defaults = base.loss.kind === 'focal-seed' || base.loss.kind === 'focal-balanced' ? { alpha: base.loss.alpha, gamma: base.loss.gamma } : { alpha: 2, gamma: 2 };
+    const defaults =
+      base.loss.kind === 'focal-seed' || base.loss.kind === 'focal-balanced'
+        ? { alpha: base.loss.alpha, gamma: base.loss.gamma }
+        : { alpha: 2, gamma: 2 };
     const trials = expandTrials(req, defaults);
     if (trials.length > this.limits.maxTrials) {
-      throw new ServiceError('invalid', `sweep has ${trials.length} trials; at most ${this.limits.maxTrials} are allowed`, [
-        `space: ${trials.length} trials > ${this.limits.maxTrials}`,
-      ]);
+      throw new ServiceError(
+        'invalid',
+        `sweep has ${trials.length} trials; at most ${this.limits.maxTrials} are allowed`,
+        [`space: ${trials.length} trials > ${this.limits.maxTrials}`],
+      );
     }
     const configs = trials.map((t) => parseRunConfig(trialConfig(req.baseConfig, t)));
-    const dataset = await this.prisma.dataset.findUnique({ where: { id: req.datasetId }, select: { id: true } });
+    const dataset = await this.prisma.dataset.findUnique({
+      where: { id: req.datasetId },
+      select: { id: true },
+    });
     if (!dataset) throw new ServiceError('not-found', `dataset ${req.datasetId} does not exist`);
 
     const { sweep, runIds } = await this.prisma.$transaction(async (tx) => {
@@ -155,7 +177,14 @@ export class SweepsService {
       const runIds: string[] = [];
       for (const [i, config] of configs.entries()) {
         const run = await tx.run.create({
-          data: { datasetId: req.datasetId, sweepId: sweep.id, trialIndex: i, config: config as never, seed: req.seed + i, createdBy },
+          data: {
+            datasetId: req.datasetId,
+            sweepId: sweep.id,
+            trialIndex: i,
+            config: config as never,
+            seed: req.seed + i,
+            createdBy,
+          },
         });
         runIds.push(run.id);
       }
@@ -178,7 +207,10 @@ export class SweepsService {
         })),
       });
     } catch (err) {
-      await this.prisma.sweep.update({ where: { id: sweep.id }, data: { status: 'failed', error: `could not enqueue: ${(err as Error).message}` } });
+      await this.prisma.sweep.update({
+        where: { id: sweep.id },
+        data: { status: 'failed', error: `could not enqueue: ${(err as Error).message}` },
+      });
       throw err;
     } finally {
       await flows.close();
@@ -191,12 +223,18 @@ export class SweepsService {
     const sweep = await this.prisma.sweep.findUnique({ where: { id: sweepId } });
     if (!sweep) throw new ServiceError('not-found', `sweep ${sweepId} does not exist`);
     if (!['queued', 'running'].includes(sweep.status)) {
-      throw new ServiceError('invalid-state', `sweep ${sweepId} is ${sweep.status}; only queued or running sweeps can be canceled`);
+      throw new ServiceError(
+        'invalid-state',
+        `sweep ${sweepId} is ${sweep.status}; only queued or running sweeps can be canceled`,
+      );
     }
     await this.prisma.run.updateMany({
       where: { sweepId, status: { in: ['queued', 'running'] } },
       data: { status: 'canceled', finishedAt: new Date() },
     });
-    return this.prisma.sweep.update({ where: { id: sweepId }, data: { status: 'canceled', finishedAt: new Date() } });
+    return this.prisma.sweep.update({
+      where: { id: sweepId },
+      data: { status: 'canceled', finishedAt: new Date() },
+    });
   }
 }

@@ -2,7 +2,12 @@ import { Logger } from '@nestjs/common';
 import type { WorkerConfig } from '@fundus/config';
 import type { Prisma, PrismaClient } from '@fundus/db';
 import { JobName, UnrecoverableError, type HandlerRegistration } from '@fundus/jobs';
-import { buildSweepReport, reportFiles, specificityAtSensitivityObjective, type SweepTrialResult } from '@fundus/metrics';
+import {
+  buildSweepReport,
+  reportFiles,
+  specificityAtSensitivityObjective,
+  type SweepTrialResult,
+} from '@fundus/metrics';
 import { createObjectStoreFromConfig } from '@fundus/storage';
 
 export interface SweepDeps {
@@ -25,15 +30,27 @@ export function sweepHandlers(deps: SweepDeps): HandlerRegistration[] {
     handle: async (job) => {
       const { prisma } = deps;
       const logger = new Logger(`sweep job=${job.id} sweep=${job.data.sweepId}`);
-      const sweep = await prisma.sweep.findUnique({ where: { id: job.data.sweepId }, include: { runs: { orderBy: { trialIndex: 'asc' } } } });
+      const sweep = await prisma.sweep.findUnique({
+        where: { id: job.data.sweepId },
+        include: { runs: { orderBy: { trialIndex: 'asc' } } },
+      });
       if (!sweep) throw new UnrecoverableError(`sweep ${job.data.sweepId} does not exist`);
       const target = (sweep.objective as { target?: number }).target ?? 0.95;
       const trials: SweepTrialResult[] = [];
       for (const run of sweep.runs) {
         const cfg = run.config as { loss?: { alpha?: number; gamma?: number }; learningRate?: number };
-        const base = { runId: run.id, alpha: cfg.loss?.alpha ?? NaN, gamma: cfg.loss?.gamma ?? NaN, learningRate: cfg.learningRate };
+        const base = {
+          runId: run.id,
+          alpha: cfg.loss?.alpha ?? NaN,
+          gamma: cfg.loss?.gamma ?? NaN,
+          learningRate: cfg.learningRate,
+        };
         if (run.status !== 'succeeded') {
-          trials.push({ ...base, status: run.status === 'canceled' ? 'cancelled' : 'failed', error: run.error ?? run.status });
+          trials.push({
+            ...base,
+            status: run.status === 'canceled' ? 'cancelled' : 'failed',
+            error: run.error ?? run.status,
+          });
           continue;
         }
         const val = (run.valMetrics ?? {}) as StoredVal;
@@ -62,11 +79,13 @@ export function sweepHandlers(deps: SweepDeps): HandlerRegistration[] {
       const store = createObjectStoreFromConfig(deps.config);
       const prefix = `sweeps/${sweep.id}/report`;
       try {
-        for (const file of reportFiles(report)) await store.put(`${prefix}/${file.path}`, file.body, { contentType: file.contentType });
+        for (const file of reportFiles(report))
+          await store.put(`${prefix}/${file.path}`, file.body, { contentType: file.contentType });
       } finally {
         await store.close();
       }
-      const json = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x)));
+      const json = (v: unknown) =>
+        JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x)));
       await prisma.sweep.update({
         where: { id: sweep.id },
         data: {

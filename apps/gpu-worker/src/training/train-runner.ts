@@ -38,16 +38,24 @@ export class TrainRunner {
           : new Worker(entry, options);
       this.worker = worker;
       let settled = false;
-      worker.on('message', (msg: { kind: string; event?: TrainingEvent; output?: TrainingOutput; error?: { message: string; code?: string; stack?: string } }) => {
-        if (msg.kind === 'event' && msg.event) onEvent(msg.event);
-        else if (msg.kind === 'done') {
-          settled = true;
-          res(msg.output!);
-        } else if (msg.kind === 'error') {
-          settled = true;
-          rej(new TrainingThreadError(msg.error!.message, msg.error!.code, msg.error!.stack));
-        }
-      });
+      worker.on(
+        'message',
+        (msg: {
+          kind: string;
+          event?: TrainingEvent;
+          output?: TrainingOutput;
+          error?: { message: string; code?: string; stack?: string };
+        }) => {
+          if (msg.kind === 'event' && msg.event) onEvent(msg.event);
+          else if (msg.kind === 'done') {
+            settled = true;
+            res(msg.output!);
+          } else if (msg.kind === 'error') {
+            settled = true;
+            rej(new TrainingThreadError(msg.error!.message, msg.error!.code, msg.error!.stack));
+          }
+        },
+      );
       worker.on('error', (err) => {
         if (!settled) rej(err);
         settled = true;

@@ -21,5 +21,8 @@ runTraining(
 ).then(
   (output) => port.postMessage({ kind: 'done', output }),
   (err: Error & { code?: string }) =>
-    port.postMessage({ kind: 'error', error: { name: err.name, code: err.code, message: err.message, stack: err.stack } }),
+    port.postMessage({
+      kind: 'error',
+      error: { name: err.name, code: err.code, message: err.message, stack: err.stack },
+    }),
 );

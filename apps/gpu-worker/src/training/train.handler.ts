@@ -2,7 +2,13 @@ import { Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { WorkerConfig } from '@fundus/config';
 import { RunsRepository, type PrismaClient } from '@fundus/db';
-import { DelayedError, JobName, UnrecoverableError, type HandlerRegistration, type JobPayloads } from '@fundus/jobs';
+import {
+  DelayedError,
+  JobName,
+  UnrecoverableError,
+  type HandlerRegistration,
+  type JobPayloads,
+} from '@fundus/jobs';
 import { parseRunConfig, ServiceError } from '@fundus/services';
 import { TrainRunner, TrainingThreadError } from './train-runner';
 import type { TrainingEvent, TrainingItem, TrainingOutput } from './training-pipeline';
@@ -48,7 +54,10 @@ async function trainRun(deps: TrainingDeps, job: Job<JobPayloads[JobName.TrainMo
     runConfig = parseRunConfig(run.config);
   } catch (err) {
     const message = err instanceof ServiceError ? err.message : String(err);
-    await runs.transition(run.id, ['queued', 'running'], 'failed', { error: message, finishedAt: new Date() });
+    await runs.transition(run.id, ['queued', 'running'], 'failed', {
+      error: message,
+      finishedAt: new Date(),
+    });
     throw new UnrecoverableError(message);
   }
   const claim = await runs.claim(run.id);
@@ -85,30 +94,55 @@ async function trainRun(deps: TrainingDeps, job: Job<JobPayloads[JobName.TrainMo
   };
   const onEvent = (e: TrainingEvent) => {
     if (e.type === 'started') {
-      logger.log(`training on ${e.backend}; resumed from epoch ${e.resumedFromEpoch}; ${e.skipped.length} unreadable images skipped`);
-      pending = pending.then(() => prisma.run.update({ where: { id: run.id }, data: { backend: e.backend } }));
+      logger.log(
+        `training on ${e.backend}; resumed from epoch ${e.resumedFromEpoch}; ${e.skipped.length} unreadable images skipped`,
+      );
+      pending = pending.then(() =>
+        prisma.run.update({ where: { id: run.id }, data: { backend: e.backend } }),
+      );
     } else if (e.type === 'batch') {
       if (Date.now() - lastPoll < POLL_MS) return;
       lastPoll = Date.now();
       const percent = Math.min(0.99, (e.epoch - 1 + (e.batch + 1) / e.batches) / e.epochs);
-      pending = pending.then(() => poll(percent, e.epoch, e.batch)).catch((err) => logger.warn(`progress: ${err.message}`));
+      pending = pending
+        .then(() => poll(percent, e.epoch, e.batch))
+        .catch((err) => logger.warn(`progress: ${err.message}`));
     } else if (e.type === 'epoch') {
       pending = pending
         .then(() =>
-          runs.upsertEpoch(run.id, { epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAuc: e.valAuc, lr: e.lr, seconds: e.seconds }),
+          runs.upsertEpoch(run.id, {
+            epoch: e.epoch,
+            trainLoss: e.trainLoss,
+            valLoss: e.valLoss,
+            valAuc: e.valAuc,
+            lr: e.lr,
+            seconds: e.seconds,
+          }),
         )
         .then(() =>
           prisma.run.updateMany({
             where: { id: run.id, status: 'running' },
-            data: { checkpointUri: e.checkpointUri, checkpointEpoch: e.epoch, currentEpoch: e.epoch, progress: e.epoch / runConfig.epochs },
+            data: {
+              checkpointUri: e.checkpointUri,
+              checkpointEpoch: e.epoch,
+              currentEpoch: e.epoch,
+              progress: e.epoch / runConfig.epochs,
+            },
           }),
         )
         .catch((err) => logger.error(`epoch ${e.epoch} not recorded: ${err.message}`));
-      logger.log(`epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, val AUC ${e.valAuc?.toFixed(4) ?? '-'}`);
+      logger.log(
+        `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, val AUC ${e.valAuc?.toFixed(4) ?? '-'}`,
+      );
     }
   };
 
-  const items: TrainingItem[] = run.dataset.items.map((i) => ({ key: i.key, etag: i.etag, label: i.label, split: i.split }));
+  const items: TrainingItem[] = run.dataset.items.map((i) => ({
+    key: i.key,
+    etag: i.etag,
+    label: i.label,
+    split: i.split,
+  }));
   let output: TrainingOutput;
   try {
     output = await runner.run(
@@ -117,7 +151,11 @@ async function trainRun(deps: TrainingDeps, job: Job<JobPayloads[JobName.TrainMo
         config: runConfig,
         seed: run.seed,
         items,
-        dataset: { name: run.dataset.name, labelMap: run.dataset.labelMap as Record<string, number>, digest: run.dataset.digest },
+        dataset: {
+          name: run.dataset.name,
+          labelMap: run.dataset.labelMap as Record<string, number>,
+          digest: run.dataset.digest,
+        },
         storage: config,
         cacheDir: config.CACHE_DIR,
         cacheMaxBytes: config.CACHE_MAX_BYTES,
@@ -153,14 +191,17 @@ async function trainRun(deps: TrainingDeps, job: Job<JobPayloads[JobName.TrainMo
   }
   await pending;
   await recordResults(prisma, run.id, output);
-  logger.log(`succeeded: threshold ${output.threshold.toFixed(4)}, test AUC ${output.summary.auc.toFixed(4)}`);
+  logger.log(
+    `succeeded: threshold ${output.threshold.toFixed(4)}, test AUC ${output.summary.auc.toFixed(4)}`,
+  );
   return { runId: run.id, status: 'succeeded' };
 }
 
 /** Results and the model version in one transaction; a retried job cannot create a second version. */
 async function recordResults(prisma: PrismaClient, runId: string, out: TrainingOutput): Promise<void> {
   const s = out.summary;
-  const json = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x)));
+  const json = (v: unknown) =>
+    JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x)));
   await prisma.$transaction(async (tx) => {
     const { count } = await tx.run.updateMany({
       where: { id: runId, status: 'running' },
@@ -172,7 +213,11 @@ async function recordResults(prisma: PrismaClient, runId: string, out: TrainingO
         backend: out.backend,
         threshold: Number.isFinite(out.threshold) ? out.threshold : 1,
         thresholdPolicy: json({ ...out.policy, met: out.policyMet, note: out.policyNote ?? null }),
-        valMetrics: json({ atThreshold: out.valMetrics, labels: out.validation.labels, scores: out.validation.scores }),
+        valMetrics: json({
+          atThreshold: out.valMetrics,
+          labels: out.validation.labels,
+          scores: out.validation.scores,
+        }),
         testMetrics: json(s),
         auc: s.auc,
         sensitivity: s.test.sensitivity,

@@ -3,7 +3,13 @@
  * worker thread (train-thread.ts) so the main thread keeps renewing the BullMQ job lock. The main
  * thread owns the database; this side reports through `emit`.
  */
-import { TensorCache, createObjectStoreFromConfig, hashParams, type ObjectStore, type StorageEnv } from '@fundus/storage';
+import {
+  TensorCache,
+  createObjectStoreFromConfig,
+  hashParams,
+  type ObjectStore,
+  type StorageEnv,
+} from '@fundus/storage';
 import { IMAGENET_MEAN, IMAGENET_STD, augmentUint8, normalize, preprocessToUint8 } from '@fundus/imaging';
 import {
   createModel,
@@ -134,18 +140,25 @@ async function loadImages(
   input: TrainingInput,
   store: ObjectStore,
   cache: TensorCache,
-): Promise<{ splits: Record<TrainingItem['split'], { images: Uint8Array[]; labels: number[] }>; skipped: { key: string; reason: string }[] }> {
+): Promise<{
+  splits: Record<TrainingItem['split'], { images: Uint8Array[]; labels: number[] }>;
+  skipped: { key: string; reason: string }[];
+}> {
   const size = input.config.model.inputSize;
   const params = hashParams({ v: 1, size, enhance: input.config.enhance, crop: 'fov' });
-  const splits = { train: { images: [], labels: [] }, val: { images: [], labels: [] }, test: { images: [], labels: [] } } as Record<
-    TrainingItem['split'],
-    { images: Uint8Array[]; labels: number[] }
-  >;
+  const splits = {
+    train: { images: [], labels: [] },
+    val: { images: [], labels: [] },
+    test: { images: [], labels: [] },
+  } as Record<TrainingItem['split'], { images: Uint8Array[]; labels: number[] }>;
   const skipped: { key: string; reason: string }[] = [];
   for (const item of input.items) {
     try {
       const tensor = await cache.getOrCompute({ etag: item.etag, params }, async () => {
-        const pre = await preprocessToUint8(await store.getBuffer(item.key), { size, enhance: input.config.enhance });
+        const pre = await preprocessToUint8(await store.getBuffer(item.key), {
+          size,
+          enhance: input.config.enhance,
+        });
         return { data: pre.data, shape: [size, size, 3] };
       });
       splits[item.split].images.push(tensor.data as Uint8Array);
@@ -190,7 +203,12 @@ export async function runTraining(
       model = cp.model;
       resume = cp.state;
     } else {
-      model = createModel({ architecture: config.model.architecture, inputSize: size, seed: input.seed, widths: config.model.widths });
+      model = createModel({
+        architecture: config.model.architecture,
+        inputSize: size,
+        seed: input.seed,
+        widths: config.model.widths,
+      });
       if (config.model.pretrainedUri) {
         await loadPretrainedWeights(model, store, store.keyFromUri(config.model.pretrainedUri));
       }
@@ -217,7 +235,15 @@ export async function runTraining(
         earlyStopping: config.earlyStopping,
       },
       callbacks: {
-        onBatchEnd: (b) => emit({ type: 'batch', epoch: b.epoch, batch: b.batch, batches: b.batches, loss: b.loss, epochs: config.epochs }),
+        onBatchEnd: (b) =>
+          emit({
+            type: 'batch',
+            epoch: b.epoch,
+            batch: b.batch,
+            batches: b.batches,
+            loss: b.loss,
+            epochs: config.epochs,
+          }),
         onEpochEnd: async (record, ctx) => {
           await saveCheckpoint(model, await ctx.state(), store, checkpointPrefix, { runId: input.runId });
           emit({
@@ -239,7 +265,10 @@ export async function runTraining(
     const policy = policyOf(config);
     // The operating point comes from validation data only; the test split is evaluated at it.
     const selection = selectThreshold(valEval.labels, valEval.scores, policy);
-    const count = (labels: number[]) => ({ normal: labels.filter((l) => l === 0).length, disease: labels.filter((l) => l === 1).length });
+    const count = (labels: number[]) => ({
+      normal: labels.filter((l) => l === 0).length,
+      disease: labels.filter((l) => l === 1).length,
+    });
     const reportInput: RunReportInput = {
       runId: input.runId,
       config: { ...config, seed: input.seed, backend: backend.backend } as Record<string, unknown>,
@@ -247,9 +276,18 @@ export async function runTraining(
         name: input.dataset.name,
         labelMap: input.dataset.labelMap,
         digest: input.dataset.digest,
-        splits: { train: count(splits.train.labels), validation: count(splits.val.labels), test: count(splits.test.labels) },
+        splits: {
+          train: count(splits.train.labels),
+          validation: count(splits.val.labels),
+          test: count(splits.test.labels),
+        },
       },
-      epochs: result.history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, valLoss: h.valLoss, valAuc: h.valAuc })),
+      epochs: result.history.map((h) => ({
+        epoch: h.epoch,
+        trainLoss: h.trainLoss,
+        valLoss: h.valLoss,
+        valAuc: h.valAuc,
+      })),
       test: { labels: testEval.labels, scores: testEval.scores },
       threshold: selection,
     };
