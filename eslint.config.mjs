@@ -4,6 +4,10 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
+      '.scratch*/**',
+      '.data/**',
+      '.cache/**',
+      '.gpu/**',
       'dist/**',
       'node_modules/**',
       'coverage/**',
