@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { registerFastBatchNormGradient } from './batchnorm-grad';
 import { ModelError } from './errors';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { registerWebGpuTrainingKernels } from './webgpu';
 
 /** Backend names accepted in configuration. */
 export const BACKEND_NAMES = ['auto', 'wasm', 'webgpu', 'tensorflow', 'cpu'] as const;
@@ -160,6 +161,7 @@ export async function initBackend(name: BackendName = 'auto'): Promise<BackendIn
       }
       const { description, software } = describeAdapter(adapter);
       await import('@tensorflow/tfjs-backend-webgpu');
+      registerWebGpuTrainingKernels();
       await activate('webgpu');
       return { backend: 'webgpu', adapter: description, softwareAdapter: software };
     }

@@ -10,3 +10,4 @@ export * from './auc';
 export * from './train';
 export * from './model-io';
 export * from './predict';
+export * from './webgpu';

@@ -1,0 +1,18 @@
+/**
+ * Training kernels for the tfjs `webgpu` backend (see each module). `registerWebGpuTrainingKernels`
+ * is called by `initBackend('webgpu')`.
+ */
+import { registerWebGpuConvFilterGradient } from './conv-backprop-filter';
+
+export { filterGradPath, registerWebGpuConvFilterGradient } from './conv-backprop-filter';
+export type { FilterGradGeometry, FilterGradPath } from './conv-backprop-filter';
+export { countKernels } from './kernel-count';
+export type { KernelCount } from './kernel-count';
+
+/**
+ * Replaces stock webgpu kernels with the faster training kernels of this folder. Process-wide,
+ * idempotent; needs `@tensorflow/tfjs-backend-webgpu` imported first.
+ */
+export function registerWebGpuTrainingKernels(): void {
+  registerWebGpuConvFilterGradient();
+}
