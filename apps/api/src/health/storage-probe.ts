@@ -1,6 +1,7 @@
 import { access, constants, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createObjectStoreFromConfig, type ObjectStore, type StorageEnv } from '@fundus/storage';
 
 export const STORAGE_PROBE = Symbol('STORAGE_PROBE');
 
@@ -20,8 +21,17 @@ export function localStorageProbe(uri: string): StorageProbe {
   };
 }
 
+/** S3-compatible roots: one listing request of at most one key succeeds (bucket exists, credentials work). */
+export function objectStoreProbe(store: ObjectStore): StorageProbe {
+  return {
+    async probe() {
+      for await (const _ of store.list('', { pageSize: 1 })) break;
+    },
+  };
+}
+
 /** The probe for the configured STORAGE_URI. */
-export function storageProbeFor(config: { STORAGE_URI: string }): StorageProbe {
+export function storageProbeFor(config: StorageEnv): StorageProbe {
   if (config.STORAGE_URI.startsWith('file://')) return localStorageProbe(config.STORAGE_URI);
-  throw new Error(`no readiness probe for ${config.STORAGE_URI} yet`);
+  return objectStoreProbe(createObjectStoreFromConfig(config));
 }

@@ -2,12 +2,12 @@ import { Controller, Get, Inject, Query } from '@nestjs/common';
 import type { Prisma, PrismaClient } from '@fundus/db';
 import { PRISMA } from '@fundus/platform';
 import { decodeCursor, encodeCursor } from '../common/cursor';
-import { parseInput } from '../common/validation';
+import { parseInput, RequestValidationError } from '../common/validation';
 import { listPredictionsQuery } from './schemas';
 
 /**
  * Predictions by image key or key prefix, model version, label, ungradable flag and date range.
- * Newest first, keyset-paginated on (createdAt, id).
+ * Keyset-paginated: by (key, id) when a key or prefix is given, else newest first by (createdAt, id).
  */
 @Controller('predictions')
 export class PredictionsController {
@@ -24,25 +24,40 @@ export class PredictionsController {
     if (q.label !== undefined) and.push({ label: q.label });
     if (q.ungradable !== undefined) and.push({ ungradable: q.ungradable });
     if (q.from || q.to) and.push({ createdAt: { gte: q.from, lt: q.to } });
+    // With a key or prefix the answer is ordered by key (the key index serves it); otherwise newest first.
+    const byKey = q.key !== undefined || q.prefix !== undefined;
     if (q.cursor) {
       const after = decodeCursor(q.cursor);
-      and.push({
-        OR: [
-          { createdAt: { lt: after.value as Date } },
-          { createdAt: after.value as Date, id: { lt: after.id } },
-        ],
-      });
+      if (byKey !== (typeof after.value === 'string')) {
+        throw new RequestValidationError('query', [
+          { path: 'cursor', message: 'was issued for another query' },
+        ]);
+      }
+      and.push(
+        byKey
+          ? {
+              OR: [
+                { key: { gt: after.value as string } },
+                { key: after.value as string, id: { gt: after.id } },
+              ],
+            }
+          : {
+              OR: [
+                { createdAt: { lt: after.value as Date } },
+                { createdAt: after.value as Date, id: { lt: after.id } },
+              ],
+            },
+      );
     }
     const rows = await this.prisma.prediction.findMany({
       where: { AND: and },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      orderBy: byKey ? [{ key: 'asc' }, { id: 'asc' }] : [{ createdAt: 'desc' }, { id: 'desc' }],
       take: q.limit + 1,
     });
     const items = rows.slice(0, q.limit);
     const last = items[items.length - 1];
-    return {
-      items,
-      nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
-    };
+    const next =
+      rows.length > q.limit && last ? encodeCursor(byKey ? last.key : last.createdAt, last.id) : null;
+    return { items, nextCursor: next };
   }
 }
