@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createApi } from '../../apps/api/src/main';
 import { testEnv } from '../support/env';
 import { spawnTs } from '../support/processes';
+import { startS3rver, type S3rverHandle } from '../support/s3rver';
 
 async function start(overrides: NodeJS.ProcessEnv = {}) {
   const storage = mkdtempSync(join(tmpdir(), 'fundus-storage-'));
@@ -64,6 +65,34 @@ describe('API health and readiness', () => {
       expect(body.failed).toEqual(['postgres']);
     } finally {
       await broken.app.close();
+    }
+  });
+});
+
+describe('API readiness on S3-compatible storage', () => {
+  let s3: S3rverHandle;
+  beforeAll(async () => {
+    s3 = await startS3rver({ bucket: 'fundus-ready' });
+    process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
+  });
+  afterAll(() => s3.stop());
+
+  it.each([
+    ['an existing bucket', 'fundus-ready', 200, []],
+    ['a missing bucket', 'no-such-bucket', 503, ['storage']],
+  ])('with %s (%s) answers %d', async (_what, bucket, status, failed) => {
+    const api = await start({
+      STORAGE_URI: `s3://${bucket}/images`,
+      S3_ENDPOINT: s3.endpoint,
+      S3_REGION: s3.region,
+    });
+    try {
+      const res = await fetch(`${api.base}/ready`);
+      expect(res.status).toBe(status);
+      expect((await res.json()).failed).toEqual(failed);
+    } finally {
+      await api.app.close();
     }
   });
 });
