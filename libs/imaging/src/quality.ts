@@ -65,6 +65,12 @@ function discMask(frac: number): Uint8Array {
   return m;
 }
 const INSIDE_95 = discMask(0.95);
+const SCRATCH = {
+  R: new Float32Array(GRID * GRID),
+  G: new Float32Array(GRID * GRID),
+  B: new Float32Array(GRID * GRID),
+  valid: new Uint8Array(GRID * GRID),
+};
 const INSIDE_80 = discMask(0.8);
 
 /**
@@ -84,10 +90,9 @@ export function assessQuality(
   const side = 2 * fov.r;
   const x0 = fov.cx - fov.r;
   const y0 = fov.cy - fov.r;
-  const R = new Float32Array(GRID * GRID);
-  const G = new Float32Array(GRID * GRID);
-  const B = new Float32Array(GRID * GRID);
-  const valid = new Uint8Array(GRID * GRID);
+  // Scratch grids reused across calls (this function is synchronous, so no call can interleave).
+  const { R, G, B, valid } = SCRATCH;
+  valid.fill(0);
   const cell = side / GRID;
   // Each cell: mean of an n×n lattice of pixels spread over the cell (an area average that stays cheap:
   // n = 2 at the usual working resolution, more when cells span more pixels).
