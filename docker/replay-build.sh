@@ -40,6 +40,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" || true
+  redis-cli --scan --pattern "replay-$$:*" | xargs -r redis-cli del >/dev/null || true
 }
 trap cleanup EXIT
 (cd ../migrate && env -i PATH="$PATH" HOME="$work" NODE_ENV=production CHECKPOINT_DISABLE=1 DATABASE_URL="$url" \
