@@ -20,7 +20,11 @@ export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /** Stores a new key; returns the row and the secret (shown to the caller once, never stored). */
-  async create(input: { name: string; role: Role; secret?: string }): Promise<{ key: ApiKey; secret: string }> {
+  async create(input: {
+    name: string;
+    role: Role;
+    secret?: string;
+  }): Promise<{ key: ApiKey; secret: string }> {
     const secret = input.secret ?? newApiKeySecret();
     const key = await this.prisma.apiKey.create({
       data: { name: input.name, role: input.role, hash: hashApiKey(secret), prefix: secret.slice(0, 8) },
