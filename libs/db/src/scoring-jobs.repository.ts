@@ -50,10 +50,9 @@ const ITEMS_PER_INSERT = 2_000;
 /**
  * Scoring jobs and their planned items.
  *
- * A chunk's items are stored with `chunk = n` until the chunk's predictions are committed, and then
- * with `chunk = -(n + 1)`: that flip happens in the same transaction as the prediction inserts and
+ * A chunk's items get `done = true` in the same transaction as the chunk's prediction inserts and
  * the counter increments, so a retried chunk (its job re-run after a crash) can tell it was already
- * counted. Read chunks through this repository, which hides the encoding.
+ * counted.
  */
 export class ScoringJobsRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -140,23 +139,20 @@ export class ScoringJobsRepository {
    */
   async chunkItems(id: string, chunk: number): Promise<{ items: ScoringItem[]; done: boolean }> {
     const rows = await this.prisma.scoringItem.findMany({
-      where: { scoringJobId: id, chunk: { in: [chunk, -(chunk + 1)] } },
+      where: { scoringJobId: id, chunk },
       orderBy: { key: 'asc' },
     });
-    return {
-      items: rows.map((it) => ({ ...it, chunk })),
-      done: rows.length > 0 && rows.every((it) => it.chunk < 0),
-    };
+    return { items: rows, done: rows.length > 0 && rows.every((it) => it.done) };
   }
 
   /** Chunk indexes whose predictions are committed. */
   async doneChunks(id: string): Promise<number[]> {
     const rows = await this.prisma.scoringItem.findMany({
-      where: { scoringJobId: id, chunk: { lt: 0 } },
+      where: { scoringJobId: id, done: true },
       distinct: ['chunk'],
       select: { chunk: true },
     });
-    return rows.map((r) => -r.chunk - 1).sort((a, b) => a - b);
+    return rows.map((r) => r.chunk).sort((a, b) => a - b);
   }
 
   /**
@@ -175,8 +171,8 @@ export class ScoringJobsRepository {
       async (tx) => {
         // Row locks on the chunk's items serialise two attempts at the same chunk.
         const flipped = await tx.scoringItem.updateMany({
-          where: { scoringJobId: id, chunk },
-          data: { chunk: -(chunk + 1) },
+          where: { scoringJobId: id, chunk, done: false },
+          data: { done: true },
         });
         if (flipped.count === 0)
           return { job: await tx.scoringJob.findUniqueOrThrow({ where: { id } }), firstTime: false };
