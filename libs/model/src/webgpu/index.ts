@@ -16,3 +16,5 @@ export type { KernelCount } from './kernel-count';
 export function registerWebGpuTrainingKernels(): void {
   registerWebGpuConvFilterGradient();
 }
+export { makeTrainingStep } from './step';
+export type { TrainingStep } from './step';

@@ -29,7 +29,8 @@ export async function countKernels<T>(fn: () => T | Promise<T>): Promise<{ resul
   let total = 0;
   backend.runWebGPUProgram = function (this: unknown, program, ...rest) {
     total++;
-    const name = program.constructor.name;
+    // Bundlers may suffix class names (BinaryOpProgram2); strip that.
+    const name = program.constructor.name.replace(/(Program)\d+$/, '$1');
     byProgram.set(name, (byProgram.get(name) ?? 0) + 1);
     return original.call(this, program, ...rest);
   };

@@ -1,0 +1,160 @@
+/**
+ * WebGPU (Dawn) training benchmark: ResNet50 training and inference images/s, GPU programs per
+ * training step, and the top tfjs kernels by GPU time (tf.profile with timestamp queries), on
+ * whichever adapter Dawn finds (a GPU through Vulkan, or Mesa's lavapipe on CPU).
+ *
+ *   npx tsx bench/gpu-train/gpu-train.ts [--size 224] [--batches 8,32] [--steps 5] [--iters 10]
+ *   npx tsx bench/gpu-train/gpu-train.ts --small      # lavapipe-sized: 32 px, batch 2, 1 step
+ *   (--arch resnet18|tiny-resnet for a quick smoke test; --stock for tfjs' own kernels as the baseline)
+ *
+ * Prints lines and, with --json FILE, writes the results as JSON. For a GPU machine without Node,
+ * see pack.sh and run-on-gpu.sh beside this file.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createModel } from '../../libs/model/src/architectures';
+import { registerFastBatchNormGradient } from '../../libs/model/src/batchnorm-grad';
+import { Rng } from '../../libs/model/src/rng';
+import { countKernels, makeTrainingStep, registerWebGpuTrainingKernels } from '../../libs/model/src/webgpu';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const small = process.argv.includes('--small');
+const size = Number(arg('size') ?? (small ? 32 : 224));
+const batches = (arg('batches') ?? (small ? '2' : '8,32')).split(',').map(Number);
+const steps = Number(arg('steps') ?? (small ? 1 : 5));
+const iters = Number(arg('iters') ?? (small ? 1 : 10));
+const jsonOut = arg('json');
+const stock = process.argv.includes('--stock'); // baseline: stock tfjs kernels
+const architecture = (arg('arch') ?? 'resnet50') as 'resnet50' | 'resnet18' | 'tiny-resnet';
+
+const results: Record<string, unknown> = {
+  size,
+  batches,
+  steps,
+  iters,
+  stock,
+  date: new Date().toISOString(),
+};
+function report(key: string, value: unknown, line: string): void {
+  results[key] = value;
+  console.log(line);
+  if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(results, null, 2));
+}
+
+/** Installs Dawn as navigator.gpu with timestamp queries allowed, then the tfjs webgpu backend. */
+async function initWebGpu(): Promise<string> {
+  const root = path.dirname(require.resolve('webgpu/package.json'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const dawn = require(path.join(root, 'dist', `${process.platform}-${process.arch}`, 'dawn.node')) as {
+    create(flags: string[]): { requestAdapter(): Promise<{ info?: Record<string, string> } | null> };
+    globals: Record<string, unknown>;
+  };
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create(['enable-dawn-features=allow_unsafe_apis']);
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('Dawn found no adapter');
+  const i = adapter.info ?? {};
+  await import('@tensorflow/tfjs-backend-webgpu');
+  registerFastBatchNormGradient();
+  if (!stock) registerWebGpuTrainingKernels();
+  if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to initialise');
+  await tf.ready();
+  return [i.description, i.device, i.vendor, i.architecture].filter((s) => s).join(' | ');
+}
+
+function images(n: number): tf.Tensor4D {
+  const rng = new Rng(1);
+  return tf.tensor4d(
+    Float32Array.from({ length: n * size * size * 3 }, () => rng.normal()),
+    [n, size, size, 3],
+  );
+}
+
+async function inference(model: tf.LayersModel, b: number): Promise<number> {
+  const x = images(b);
+  const run = async (): Promise<void> => {
+    const y = model.predict(x) as tf.Tensor;
+    await y.data();
+    y.dispose();
+  };
+  await run();
+  await run();
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) await run();
+  const sec = (performance.now() - t0) / 1000;
+  x.dispose();
+  return (b * iters) / sec;
+}
+
+async function training(model: tf.LayersModel, b: number, profile: boolean): Promise<void> {
+  const step = makeTrainingStep(model);
+  const x = images(b);
+  const y = tf.tensor1d(
+    Int32Array.from({ length: b }, (_, i) => i % 2),
+    'int32',
+  );
+  const t0 = performance.now();
+  await step.run(x, y); // first step: shader compilation
+  const firstMs = performance.now() - t0;
+  const { count } = await countKernels(() => step.run(x, y));
+  const t1 = performance.now();
+  for (let i = 0; i < steps; i++) await step.run(x, y);
+  const sec = (performance.now() - t1) / 1000;
+  const top = [...count.byProgram.entries()].sort((a, c) => c[1] - a[1]).slice(0, 12);
+  report(
+    `train_b${b}`,
+    {
+      imgPerSec: (b * steps) / sec,
+      msPerStep: (sec * 1000) / steps,
+      firstStepMs: firstMs,
+      programsPerStep: count.total,
+      programs: Object.fromEntries(top),
+    },
+    `training b${b}: ${((b * steps) / sec).toFixed(2)} img/s (${((sec * 1000) / steps).toFixed(1)} ms/step, first ${firstMs.toFixed(0)} ms); GPU programs per step: ${count.total}\n  by program: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  );
+  if (profile) {
+    const prof = await tf.profile(() => step.run(x, y));
+    const byKernel = new Map<string, { ms: number; n: number }>();
+    let total = 0;
+    for (const k of prof.kernels) {
+      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN;
+      const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
+      e.ms += ms;
+      e.n++;
+      byKernel.set(k.name, e);
+      if (Number.isFinite(ms)) total += ms;
+    }
+    const topK = [...byKernel.entries()].sort((a, c) => c[1].ms - a[1].ms).slice(0, 15);
+    report(
+      `profile_b${b}`,
+      { tfjsKernels: prof.kernels.length, gpuMs: total, top: Object.fromEntries(topK) },
+      `profile b${b}: ${prof.kernels.length} tfjs kernels, GPU time ${total.toFixed(1)} ms\n${topK
+        .map(([k, v]) => `  ${k.padEnd(28)} ${v.ms.toFixed(2).padStart(9)} ms  ×${v.n}`)
+        .join('\n')}`,
+    );
+  }
+  tf.dispose([x, y]);
+  step.dispose();
+}
+
+async function main(): Promise<void> {
+  const adapter = await initWebGpu();
+  report('adapter', adapter, `adapter: ${adapter}; kernels: ${stock ? 'stock tfjs' : 'fundus webgpu'}`);
+  const model = createModel({ architecture, inputSize: size, seed: 1 });
+  for (const b of batches) {
+    const ips = await inference(model, b);
+    report(`infer_b${b}`, ips, `inference b${b}: ${ips.toFixed(1)} img/s`);
+  }
+  for (const b of batches) await training(model, b, b === batches[batches.length - 1]);
+  model.dispose();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
