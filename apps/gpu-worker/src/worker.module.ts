@@ -39,6 +39,7 @@ export class WorkerModule {
               store: createObjectStoreFromConfig(config),
               queues: jobQueues,
               config,
+              chunkSize: config.SCORING_CHUNK_SIZE,
               logger: new Logger('Scoring'),
             };
             // Idempotent: one nightly scheduler however many workers start, however often.

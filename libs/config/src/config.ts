@@ -68,6 +68,8 @@ export const workerEnvSchema = z.object({
     .default([...QUEUE_KINDS]),
   WORKER_TRAINING_CONCURRENCY: positiveInt.max(16).default(1),
   WORKER_SCORING_CONCURRENCY: positiveInt.max(64).default(2),
+  /** Images per scoring chunk (one ScoreChunk job). */
+  SCORING_CHUNK_SIZE: positiveInt.max(10000).default(64),
   /** BullMQ job lock: a job whose worker died is picked up again after about this long. */
   WORKER_LOCK_MS: positiveInt.min(1000).max(600000).default(30000),
   MODEL_BACKEND: z.enum(['auto', 'wasm', 'webgpu', 'tensorflow', 'cpu']).default('auto'),
