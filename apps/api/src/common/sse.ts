@@ -22,6 +22,7 @@ export async function streamProgress(
   res.flushHeaders();
   let closed = false;
   req.on('close', () => (closed = true));
+  res.on('close', () => (closed = true));
   let last = '';
   let lastWrite = Date.now();
   while (!closed) {
