@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { ApiKeysRepository } from '@fundus/db';
+import { JobQueues, redisConnection } from '@fundus/jobs';
 import { ROUTES } from '../../apps/api/src/docs/openapi';
 import { buildRun } from '../support/builders';
 import { call, startApi, type TestApi } from './support';
@@ -63,8 +65,15 @@ describe('authorization matrix', () => {
   let api: TestApi;
   const secret = (who: Who) => (who === 'none' ? undefined : api.keys[who].secret);
 
-  beforeAll(async () => (api = await startApi()));
-  afterAll(() => api.close());
+  const queuePrefix = `${process.env.QUEUE_PREFIX}-matrix`;
+  beforeAll(async () => (api = await startApi({ QUEUE_PREFIX: queuePrefix })));
+  afterAll(async () => {
+    const queues = new JobQueues(redisConnection(process.env.REDIS_URL!), queuePrefix);
+    for (const q of JobQueues.all()) queues.queue(q);
+    await queues.obliterateAll();
+    await queues.close();
+    await api.close();
+  });
 
   it('covers every documented endpoint', () => {
     const covered = new Set(
@@ -102,6 +111,14 @@ describe('authorization matrix', () => {
     const after = await call(api, 'GET', '/runs', { key: created.body.key });
     expect(after.status).toBe(401);
     expect(after.body.message).toMatch(/revoked/);
+    const audit = await api.prisma.auditEvent.findMany({
+      where: { subject: `api-key:${created.body.id}` },
+      orderBy: { createdAt: 'asc' },
+    });
+    expect(audit.map((a) => [a.action, a.actorId])).toEqual([
+      ['api-key.create', api.keys.admin.id],
+      ['api-key.revoke', api.keys.admin.id],
+    ]);
   });
 
   it('stores only the hash of a key and shows the secret once', async () => {
@@ -150,5 +167,53 @@ describe('authorization matrix', () => {
       where: { action: 'run.cancel', subject: { in: [`run:${mine.id}`, `run:${theirs.id}`] } },
     });
     expect(events.map((e) => e.actorId).sort()).toEqual([api.keys.admin.id, api.keys.researcher.id].sort());
+  });
+
+  it('lets only the creator or an admin cancel a scoring job, and audits the cancel', async () => {
+    const run = await buildRun(api.prisma);
+    const mv = await api.prisma.modelVersion.create({
+      data: {
+        runId: run.id,
+        format: 'tfjs-layers',
+        uri: 'file:///nowhere/model.json',
+        architecture: 'tiny-resnet',
+        inputSize: 32,
+        threshold: 0.5,
+      },
+    });
+    const created = await call(api, 'POST', '/scoring-jobs', {
+      key: api.keys.researcher.secret,
+      json: { modelVersionId: mv.id, prefix: 'intake/' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: 'queued', createdBy: api.keys.researcher.id });
+    const other = await new ApiKeysRepository(api.prisma).create({
+      name: 'other-researcher',
+      role: 'researcher',
+    });
+    const denied = await call(api, 'POST', `/scoring-jobs/${created.body.id}/cancel`, { key: other.secret });
+    expect(denied.status).toBe(403);
+    expect(denied.body.message).toMatch(/only its creator or an admin/);
+    expect(
+      (await call(api, 'POST', `/scoring-jobs/${created.body.id}/cancel`, { key: api.keys.viewer.secret }))
+        .status,
+    ).toBe(403);
+    const canceled = await call(api, 'POST', `/scoring-jobs/${created.body.id}/cancel`, {
+      key: api.keys.admin.secret,
+    });
+    expect(canceled.status).toBe(200);
+    expect(canceled.body).toMatchObject({ status: 'canceled', canceled: true });
+    const again = await call(api, 'POST', `/scoring-jobs/${created.body.id}/cancel`, {
+      key: api.keys.researcher.secret,
+    });
+    expect(again.body).toMatchObject({ status: 'canceled', canceled: false });
+    const audit = await api.prisma.auditEvent.findMany({
+      where: { subject: `scoring-job:${created.body.id}` },
+      orderBy: { createdAt: 'asc' },
+    });
+    expect(audit.map((a) => [a.action, a.actorId])).toEqual([
+      ['scoring.create', api.keys.researcher.id],
+      ['scoring.cancel', api.keys.admin.id],
+    ]);
   });
 });
