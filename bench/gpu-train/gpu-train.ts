@@ -5,7 +5,8 @@
  *
  *   npx tsx bench/gpu-train/gpu-train.ts [--size 224] [--batches 8,32] [--steps 5] [--iters 10]
  *   npx tsx bench/gpu-train/gpu-train.ts --small      # lavapipe-sized: 32 px, batch 2, 1 step
- *   (--arch resnet18|tiny-resnet for a quick smoke test; --stock for tfjs' own kernels as the baseline)
+ *   (--arch resnet18|tiny-resnet for a quick smoke test; --stock for tfjs' own kernels as the baseline;
+ *   --fused-adam for FusedAdam, 3 GPU programs per variable, instead of the project's Optimizer)
  *
  * Prints lines and, with --json FILE, writes the results as JSON. For a GPU machine without Node,
  * see pack.sh and run-on-gpu.sh beside this file.
@@ -29,6 +30,7 @@ const steps = Number(arg('steps') ?? (small ? 1 : 5));
 const iters = Number(arg('iters') ?? (small ? 1 : 10));
 const jsonOut = arg('json');
 const stock = process.argv.includes('--stock'); // baseline: stock tfjs kernels
+const fusedAdam = process.argv.includes('--fused-adam'); // FusedAdam instead of Optimizer
 const architecture = (arg('arch') ?? 'resnet50') as 'resnet50' | 'resnet18' | 'tiny-resnet';
 
 const results: Record<string, unknown> = {
@@ -92,7 +94,7 @@ async function inference(model: tf.LayersModel, b: number): Promise<number> {
 }
 
 async function training(model: tf.LayersModel, b: number, profile: boolean): Promise<void> {
-  const step = makeTrainingStep(model);
+  const step = makeTrainingStep(model, { fusedAdam });
   const x = images(b);
   const y = tf.tensor1d(
     Int32Array.from({ length: b }, (_, i) => i % 2),

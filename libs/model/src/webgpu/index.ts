@@ -3,6 +3,7 @@
  * is called by `initBackend('webgpu')`.
  */
 import { registerWebGpuConvFilterGradient } from './conv-backprop-filter';
+import { registerWebGpuFusedAdam } from './fused-adam';
 
 export { filterGradPath, registerWebGpuConvFilterGradient } from './conv-backprop-filter';
 export type { FilterGradGeometry, FilterGradPath } from './conv-backprop-filter';
@@ -15,6 +16,9 @@ export type { KernelCount } from './kernel-count';
  */
 export function registerWebGpuTrainingKernels(): void {
   registerWebGpuConvFilterGradient();
+  registerWebGpuFusedAdam();
 }
 export { makeTrainingStep } from './step';
 export type { TrainingStep } from './step';
+export { FusedAdam, registerWebGpuFusedAdam } from './fused-adam';
+export type { FusedAdamConfig } from './fused-adam';

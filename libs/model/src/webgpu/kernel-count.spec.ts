@@ -28,6 +28,12 @@ describe('webgpu programs per ResNet50 training step', () => {
     expect(second.count.byProgram.get('Conv2DDerFilterProgram')).toBeUndefined();
     // Optimizer (Adam over 161 variables) and batch-norm maths dominate: elementwise programs.
     expect(second.count.byProgram.get('BinaryOpProgram')).toBe(4057);
+    // With FusedAdam, Adam takes 3 programs per variable instead of ~13.
+    const fusedStep = makeTrainingStep(model, { fusedAdam: true });
+    const fused = await countKernels(() => fusedStep.run(x, y));
+    expect(Number.isFinite(fused.result)).toBe(true);
+    expect(fused.count.total).toBe(EXPECTED_PROGRAMS_FUSED_ADAM);
+    fusedStep.dispose();
     tf.dispose([x, y]);
     step.dispose();
     model.dispose();
@@ -36,3 +42,4 @@ describe('webgpu programs per ResNet50 training step', () => {
 
 // ResNet50 at 32 px, batch 1 (at 224 px, batch 8 or 32, the H200 run counted 5,786: algorithm choices differ by size).
 const EXPECTED_PROGRAMS = 5796;
+const EXPECTED_PROGRAMS_FUSED_ADAM = 3442;

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { meanLoss, type LossConfig } from '../losses';
 import { Optimizer, type OptimizerConfig } from '../optimizers';
+import { FusedAdam } from './fused-adam';
 
 /** A bound training step; `dispose()` frees the optimizer state. */
 export interface TrainingStep {
@@ -15,15 +16,18 @@ export interface TrainingStep {
 
 /**
  * Binds a step to a model: focal loss (seed form, α = 2, γ = 2) and Adam unless given.
+ * `fusedAdam: true` uses `FusedAdam` (3 GPU programs per variable) instead of `Optimizer`.
  * @param lr learning rate per step (> 0)
  */
 export function makeTrainingStep(
   model: tf.LayersModel,
-  opts: { optimizer?: OptimizerConfig; loss?: LossConfig; lr?: number } = {},
+  opts: { optimizer?: OptimizerConfig; loss?: LossConfig; lr?: number; fusedAdam?: boolean } = {},
 ): TrainingStep {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const names = model.trainableWeights.map((w) => w.originalName);
-  const optimizer = new Optimizer(opts.optimizer ?? { kind: 'adam' }, vars, names, 0);
+  const optimizer = opts.fusedAdam
+    ? new FusedAdam(vars, names)
+    : new Optimizer(opts.optimizer ?? { kind: 'adam' }, vars, names, 0);
   const loss: LossConfig = opts.loss ?? { kind: 'focal-seed', alpha: 2, gamma: 2 };
   const lr = opts.lr ?? 1e-4;
   return {
