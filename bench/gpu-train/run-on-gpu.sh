@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine from the repo root with .gpu/train carried (see pack.sh); results in $OUT.
-# Own timeouts: PyTorch anchor 60 s, tfjs webgpu bench 170 s, stock-kernel baseline (b32 only) 80 s.
+# Own timeouts: PyTorch anchor 60 s, tfjs webgpu bench 150 s, with FusedAdam (b32) 70 s, stock-kernel
+# baseline (b32) 70 s. Worst case ~6 min; on the H200 the first three parts took 116 s in all.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -16,8 +17,10 @@ for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulka
 done
 echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-none}" >>"$OUT/rc.txt"
 wait $tp
-cd /tmp/gt && timeout 170 /tmp/node bench.js --size 224 --batches 8,32 --steps 4 --iters 10 --json "$OUT/webgpu.json" >"$OUT/webgpu.log" 2>&1
+cd /tmp/gt && timeout 150 /tmp/node bench.js --size 224 --batches 8,32 --steps 4 --iters 10 --json "$OUT/webgpu.json" >"$OUT/webgpu.log" 2>&1
 echo "webgpu rc=$?" >>"$OUT/rc.txt"
-timeout 80 /tmp/node bench.js --stock --size 224 --batches 32 --steps 2 --iters 5 --json "$OUT/webgpu-stock.json" >"$OUT/webgpu-stock.log" 2>&1
+timeout 70 /tmp/node bench.js --fused-adam --size 224 --batches 32 --steps 3 --iters 5 --json "$OUT/webgpu-fused-adam.json" >"$OUT/webgpu-fused-adam.log" 2>&1
+echo "fused-adam rc=$?" >>"$OUT/rc.txt"
+timeout 70 /tmp/node bench.js --stock --size 224 --batches 32 --steps 2 --iters 5 --json "$OUT/webgpu-stock.json" >"$OUT/webgpu-stock.log" 2>&1
 echo "stock rc=$?" >>"$OUT/rc.txt"
-cat "$OUT/rc.txt" "$OUT/torch.json" "$OUT/torch.err" "$OUT/webgpu.log" "$OUT/webgpu-stock.log" | grep -v artificially | tail -c 9000
+cat "$OUT/rc.txt" "$OUT/torch.json" "$OUT/torch.err" "$OUT/webgpu.log" "$OUT/webgpu-fused-adam.log" "$OUT/webgpu-stock.log" | grep -v artificially | tail -c 9000
