@@ -19,8 +19,11 @@ interface WebGpuBackendLike {
 
 const WORKGROUP = 128;
 
-/** An elementwise WGSL program over same-shape float32 inputs; `body` sets `r` from `index`. */
-class ElementwiseProgram {
+/**
+ * An elementwise WGSL program over float32 inputs read by flat index (same-shape inputs as
+ * `X[index]`, per-channel ones as `C[index % channels]`); `body` sets `r`.
+ */
+export class ElementwiseProgram {
   readonly variableNames: string[];
   readonly size = true;
   readonly uniforms: string;

@@ -3,6 +3,7 @@
  * is called by `initBackend('webgpu')`.
  */
 import { registerWebGpuConvFilterGradient } from './conv-backprop-filter';
+import { registerWebGpuBatchNormTraining } from './batchnorm-train';
 import { registerWebGpuFusedAdam } from './fused-adam';
 
 export { filterGradPath, registerWebGpuConvFilterGradient } from './conv-backprop-filter';
@@ -17,8 +18,11 @@ export type { KernelCount } from './kernel-count';
 export function registerWebGpuTrainingKernels(): void {
   registerWebGpuConvFilterGradient();
   registerWebGpuFusedAdam();
+  registerWebGpuBatchNormTraining();
 }
 export { makeTrainingStep } from './step';
 export type { TrainingStep } from './step';
 export { FusedAdam, registerWebGpuFusedAdam } from './fused-adam';
 export type { FusedAdamConfig } from './fused-adam';
+export { batchNormTraining, registerWebGpuBatchNormTraining } from './batchnorm-train';
+export type { BatchNormTrainingResult } from './batchnorm-train';
