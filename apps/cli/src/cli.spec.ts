@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,8 @@ import { readLogin, resolveCredentials, writeLogin } from './config';
 import { CliError, EXIT } from './errors';
 import { bar, table } from './output';
 import { gridSize, parseDimension } from './sweep-space';
-import { describe as describeProgress } from './watch';
+import { ApiClient } from './client';
+import { describe as describeProgress, watch } from './watch';
 
 function capture() {
   const stdout = new PassThrough();
@@ -134,5 +136,47 @@ describe('runCli', () => {
     const s = capture();
     expect(await runCli(['sweep', '--help'], s.io, env)).toBe(0);
     expect(s.out()).toMatch(/--trials N/);
+  });
+});
+
+describe('watch rendering', () => {
+  // A canned event stream in the API's format (the live API is covered by test/cli).
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const status = req.url?.startsWith('/runs/bad') ? 'failed' : 'succeeded';
+      res.write('event: progress\ndata: {"status":"running","progress":0.5,"currentEpoch":1}\n\n');
+      res.write(': keep-alive\n\n');
+      res.end(`event: end\ndata: {"status":"${status}","progress":1,"currentEpoch":2,"error":null}\n\n`);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('redraws one line on a TTY and ends it with a newline', async () => {
+    const c = capture();
+    Object.assign(c.io.stdout, { isTTY: true });
+    const end = await watch(new ApiClient(base, 'k'), c.io, 'run', 'good', { json: false });
+    expect(end.status).toBe('succeeded');
+    const frames = c.out().split('\r\x1b[2K');
+    expect(frames[0]).toBe('');
+    expect(frames[1]).toMatch(/^run good.*50%\s+running\s+epoch 1$/);
+    expect(frames[2]).toMatch(/^run good.*100%\s+succeeded\s+epoch 2\n$/);
+    expect(frames).toHaveLength(3);
+  });
+
+  it('prints plain lines when not a TTY and fails with exit 7 when the job failed', async () => {
+    const c = capture();
+    const err = await watch(new ApiClient(base, 'k'), c.io, 'run', 'bad', { json: false }).catch((e) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as CliError).exitCode).toBe(EXIT.jobFailed);
+    expect(c.out().split('\n')).toEqual([
+      expect.stringMatching(/50%\s+running/),
+      expect.stringMatching(/100%\s+failed/),
+      '',
+    ]);
   });
 });
