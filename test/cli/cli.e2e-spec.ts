@@ -260,6 +260,7 @@ describe('fundus CLI against a live API', () => {
     const unknown = await fundus(['runs', 'show', '00000000-0000-4000-8000-000000000000', '--json']);
     expect(unknown.code).toBe(4);
     expect(JSON.parse(unknown.stderr).error).toMatchObject({ code: 'not-found', status: 404 });
+    expect(JSON.parse(unknown.stderr).error.message).toMatch(/fundus runs list/);
     expect((await fundus(['watch', '00000000-0000-4000-8000-000000000000'])).code).toBe(4);
     expect((await fundus(['runs', 'cancel', runId])).code).toBe(5);
 

@@ -102,7 +102,7 @@ async function toError(res: Response, method: string, path: string): Promise<Cli
             `your key's role may not do this (403: ${message}): ask an admin for a key with that role`,
           ]
         : s === 404
-          ? ['not-found', `not found (404): ${message}`]
+          ? ['not-found', `not found (404): ${message}${listHint(path)}`]
           : s === 409 || s === 422
             ? ['conflict', `the API refused ${method} ${path} (${s}): ${message}`]
             : s === 429
@@ -117,4 +117,11 @@ async function toError(res: Response, method: string, path: string): Promise<Cli
                   ]
                 : ['server', `the API failed on ${method} ${path} (${s}): ${message}; see the API's logs`];
   return new CliError(code, text, details);
+}
+
+/** Which list command shows the ids of the resource a path names (for not-found messages). */
+function listHint(path: string): string {
+  const resource = path.split('/')[1];
+  const group = { runs: 'runs', sweeps: 'sweeps', datasets: 'datasets', models: 'models' }[resource ?? ''];
+  return group ? `; list the ids with \`fundus ${group} list\`` : '';
 }
