@@ -73,6 +73,8 @@ describe('API resources with a real worker', () => {
     for (const q of JobQueues.all()) queues.queue(q);
     await queues.obliterateAll();
     await queues.close();
+    // Leave no saved nightly schedule behind for other suites sharing the database.
+    await api?.prisma.setting.deleteMany({ where: { key: 'nightly' } });
     await api?.close();
   });
 
@@ -315,30 +317,48 @@ describe('API resources with a real worker', () => {
       const res = await call(
         api,
         'GET',
-        `/predictions?prefix=intake/&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        `/predictions?prefix=intake/&modelVersionId=${modelVersionId}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
         { key: viewer },
       );
       paged.push(...res.body.items.map((p: { id: string }) => p.id));
       cursor = res.body.nextCursor;
     } while (cursor);
     expect(paged.sort()).toEqual(all.body.items.map((p: { id: string }) => p.id).sort());
-    const one = await call(api, 'GET', `/predictions?key=${encodeURIComponent('intake/day1/img-0.jpg')}`, {
-      key: viewer,
-    });
+    const one = await call(
+      api,
+      'GET',
+      `/predictions?key=${encodeURIComponent('intake/day1/img-0.jpg')}&modelVersionId=${modelVersionId}`,
+      {
+        key: viewer,
+      },
+    );
     expect(one.body.items).toHaveLength(1);
     expect(one.body.items[0].probability).toBeGreaterThanOrEqual(0);
     for (const label of [0, 1]) {
-      const res = await call(api, 'GET', `/predictions?prefix=intake/&label=${label}`, { key: viewer });
+      const res = await call(
+        api,
+        'GET',
+        `/predictions?prefix=intake/&modelVersionId=${modelVersionId}&label=${label}`,
+        { key: viewer },
+      );
       expect(res.body.items.every((p: { label: number }) => p.label === label)).toBe(true);
     }
     const both =
-      (await call(api, 'GET', '/predictions?prefix=intake/&label=0', { key: viewer })).body.items.length +
-      (await call(api, 'GET', '/predictions?prefix=intake/&label=1', { key: viewer })).body.items.length;
+      (
+        await call(api, 'GET', `/predictions?prefix=intake/&modelVersionId=${modelVersionId}&label=0`, {
+          key: viewer,
+        })
+      ).body.items.length +
+      (
+        await call(api, 'GET', `/predictions?prefix=intake/&modelVersionId=${modelVersionId}&label=1`, {
+          key: viewer,
+        })
+      ).body.items.length;
     expect(both).toBe(job.body.scored);
     const none = await call(
       api,
       'GET',
-      `/predictions?prefix=intake/&to=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`,
+      `/predictions?prefix=intake/&modelVersionId=${modelVersionId}&to=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`,
       { key: viewer },
     );
     expect(none.body.items).toEqual([]);

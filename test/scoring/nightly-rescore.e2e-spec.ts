@@ -65,6 +65,8 @@ describe('nightly rescoring with worker processes', () => {
       s3: { endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: s3.credentials },
     });
     prisma = createPrismaClient(process.env.DATABASE_URL!);
+    // A schedule saved through the API by another suite would win over NIGHTLY_CRON here.
+    await prisma.setting.deleteMany({ where: { key: 'nightly' } });
     queues = new JobQueues(redisConnection(process.env.REDIS_URL!), prefix);
     events = new QueueEvents(QueueName.Schedule, {
       connection: redisConnection(process.env.REDIS_URL!),
@@ -104,6 +106,24 @@ describe('nightly rescoring with worker processes', () => {
       (j) => j.name === JobName.NightlyRescore,
     );
     expect(delayed).toHaveLength(1);
+  });
+
+  it('a schedule saved through the API (Setting "nightly") survives a worker restart', async () => {
+    await worker?.stop('SIGTERM');
+    await prisma.setting.upsert({
+      where: { key: 'nightly' },
+      create: { key: 'nightly', value: { cron: '15 4 * * *', timezone: 'UTC', enabled: true } },
+      update: { value: { cron: '15 4 * * *', timezone: 'UTC', enabled: true } },
+    });
+    try {
+      worker = await startWorker('0 2 * * *');
+      expect(worker.output()).toMatch(/from the saved setting/);
+      const schedulers = await queues.queue(QueueName.Schedule).getJobSchedulers();
+      expect(schedulers).toHaveLength(1);
+      expect(schedulers[0]).toMatchObject({ key: NIGHTLY_SCHEDULER_ID, pattern: '15 4 * * *', tz: 'UTC' });
+    } finally {
+      await prisma.setting.deleteMany({ where: { key: 'nightly' } });
+    }
   });
 
   it('a scoring job submitted through the service is planned and scored by the worker; a corrupt image does not fail its chunk', async () => {

@@ -1,3 +1,4 @@
 export * from './jobs';
 export * from './queues';
 export * from './handlers';
+export * from './schedule';

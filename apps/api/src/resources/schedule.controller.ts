@@ -1,22 +1,21 @@
 import { Body, Controller, Get, Inject, Put, Req } from '@nestjs/common';
 import type { ApiConfig } from '@fundus/config';
 import type { Prisma, PrismaClient } from '@fundus/db';
-import { JobName, QueueName, toJobsOptions, type JobQueues } from '@fundus/jobs';
+import {
+  applyNightlySchedule,
+  NIGHTLY_SCHEDULER_ID,
+  NIGHTLY_SETTING_KEY,
+  QueueName,
+  type JobQueues,
+  type NightlySchedule,
+} from '@fundus/jobs';
 import { CONFIG, JOB_QUEUES, PRISMA } from '@fundus/platform';
 import { principalOf, Roles } from '../auth/roles';
 import { AuditService } from '../common/audit.service';
 import { parseInput } from '../common/validation';
 import { nightlyBody } from './schemas';
 
-/** Same id as the worker's scheduler (apps/gpu-worker NIGHTLY_SCHEDULER_ID), so both edit one. */
-export const NIGHTLY_SCHEDULER_ID = 'nightly-rescore';
-export const NIGHTLY_SETTING = 'nightly';
-
-export interface NightlySchedule {
-  cron: string;
-  timezone: string;
-  enabled: boolean;
-}
+const NIGHTLY_SETTING = NIGHTLY_SETTING_KEY;
 
 const DEFAULT: NightlySchedule = { cron: '0 2 * * *', timezone: 'UTC', enabled: true };
 
@@ -60,17 +59,7 @@ export class ScheduleController {
       create: { key: NIGHTLY_SETTING, value: next as unknown as Prisma.InputJsonValue, updatedBy: actor.id },
       update: { value: next as unknown as Prisma.InputJsonValue, updatedBy: actor.id },
     });
-    const queue = this.queues.queue(QueueName.Schedule);
-    if (next.enabled) {
-      const { jobId: _ignored, ...opts } = toJobsOptions(JobName.NightlyRescore, {});
-      await queue.upsertJobScheduler(
-        NIGHTLY_SCHEDULER_ID,
-        { pattern: next.cron, tz: next.timezone },
-        { name: JobName.NightlyRescore, data: {}, opts },
-      );
-    } else {
-      await queue.removeJobScheduler(NIGHTLY_SCHEDULER_ID);
-    }
+    await applyNightlySchedule(this.queues, next);
     await this.audit.record(actor, 'schedule.nightly.update', `setting:${NIGHTLY_SETTING}`, {
       before,
       after: next,

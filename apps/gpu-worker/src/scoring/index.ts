@@ -1,13 +1,15 @@
 import {
+  applyNightlySchedule,
   JobName,
+  NIGHTLY_SETTING_KEY,
   QueueName,
-  toJobsOptions,
   UnrecoverableError,
   type HandlerRegistration,
+  type NightlySchedule,
 } from '@fundus/jobs';
 import type { Job } from 'bullmq';
 import { ScoringEngine } from './scoring.engine';
-import { NIGHTLY_SCHEDULER_ID, ScoringError, type ScoringDeps, type ScoringLogger } from './scoring.types';
+import { ScoringError, type ScoringDeps, type ScoringLogger } from './scoring.types';
 
 export * from './scoring.types';
 export { ScoringEngine, actualEtag, type ChunkOutcome, type PlanOutcome } from './scoring.engine';
@@ -78,25 +80,26 @@ export function scoringHandlers(deps: ScoringDeps, engine = new ScoringEngine(de
 
 /**
  * Start-up hook: registers (or updates in place) the BullMQ job scheduler that enqueues
- * NightlyRescore at `NIGHTLY_CRON` in `NIGHTLY_TZ`, when NIGHTLY_ENABLED and this worker consumes
- * the schedule queue. Idempotent: every worker may call it at every start and there is still one
+ * NightlyRescore, when NIGHTLY_ENABLED and this worker consumes the schedule queue. A schedule
+ * changed through the API (Setting 'nightly') wins over NIGHTLY_CRON / NIGHTLY_TZ, so a restart
+ * does not undo it. Idempotent: every worker may call it at every start and there is still one
  * scheduler (its id is fixed). A worker with NIGHTLY_ENABLED=false leaves an existing one alone.
  * @returns whether the scheduler was registered
  */
 export async function registerNightlySchedule(
-  deps: Pick<ScoringDeps, 'queues' | 'config' | 'logger'>,
+  deps: Pick<ScoringDeps, 'queues' | 'config' | 'logger' | 'prisma'>,
   consumed: readonly QueueName[],
 ): Promise<boolean> {
   if (!deps.config.NIGHTLY_ENABLED || !consumed.includes(QueueName.Schedule)) return false;
-  // The scheduler names its own job ids; everything else as the job contract says.
-  const { jobId: _ignored, ...opts } = toJobsOptions(JobName.NightlyRescore, {});
-  await deps.queues
-    .queue(QueueName.Schedule)
-    .upsertJobScheduler(
-      NIGHTLY_SCHEDULER_ID,
-      { pattern: deps.config.NIGHTLY_CRON, tz: deps.config.NIGHTLY_TZ },
-      { name: JobName.NightlyRescore, data: {}, opts },
-    );
-  deps.logger.log(`nightly rescoring scheduled: "${deps.config.NIGHTLY_CRON}" (${deps.config.NIGHTLY_TZ})`);
-  return true;
+  const setting = await deps.prisma.setting.findUnique({ where: { key: NIGHTLY_SETTING_KEY } });
+  const schedule: NightlySchedule = setting
+    ? (setting.value as unknown as NightlySchedule)
+    : { cron: deps.config.NIGHTLY_CRON, timezone: deps.config.NIGHTLY_TZ, enabled: true };
+  await applyNightlySchedule(deps.queues, schedule);
+  deps.logger.log(
+    schedule.enabled
+      ? `nightly rescoring scheduled: "${schedule.cron}" (${schedule.timezone})${setting ? ' from the saved setting' : ''}`
+      : 'nightly rescoring disabled by the saved setting',
+  );
+  return schedule.enabled;
 }

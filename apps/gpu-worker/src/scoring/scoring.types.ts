@@ -39,8 +39,8 @@ export const DEFAULT_CHUNK_SIZE = 64;
 export const DEFAULT_BATCH_SIZE = 8;
 export const DEFAULT_PREFETCH = 4;
 
-/** Id of the BullMQ job scheduler that fires NightlyRescore. */
-export const NIGHTLY_SCHEDULER_ID = 'nightly-rescore';
+/** Id of the BullMQ job scheduler that fires NightlyRescore (defined with the job contract). */
+export { NIGHTLY_SCHEDULER_ID } from '@fundus/jobs';
 
 /** Key of a scoring job's results CSV in the store. */
 export function resultsKey(scoringJobId: string): string {
