@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "Prediction_createdAt_idx" ON "Prediction"("createdAt");
