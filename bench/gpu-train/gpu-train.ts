@@ -6,7 +6,8 @@
  *   npx tsx bench/gpu-train/gpu-train.ts [--size 224] [--batches 8,32] [--steps 5] [--iters 10]
  *   npx tsx bench/gpu-train/gpu-train.ts --small      # lavapipe-sized: 32 px, batch 2, 1 step
  *   (--arch resnet18|tiny-resnet for a quick smoke test; --stock for tfjs' own kernels as the baseline;
- *   --fused-adam for FusedAdam, 3 GPU programs per variable, instead of the project's Optimizer)
+ *   --fused-adam for FusedAdam, 3 GPU programs per variable, instead of the project's Optimizer;
+ *   --fused-bn for batchNormTraining (custom gradient) inside tfjs-layers' BatchNormalization)
  *
  * Prints lines and, with --json FILE, writes the results as JSON. For a GPU machine without Node,
  * see pack.sh and run-on-gpu.sh beside this file.
@@ -17,7 +18,12 @@ import * as path from 'node:path';
 import { createModel } from '../../libs/model/src/architectures';
 import { registerFastBatchNormGradient } from '../../libs/model/src/batchnorm-grad';
 import { Rng } from '../../libs/model/src/rng';
-import { countKernels, makeTrainingStep, registerWebGpuTrainingKernels } from '../../libs/model/src/webgpu';
+import {
+  countKernels,
+  makeTrainingStep,
+  patchLayersBatchNorm,
+  registerWebGpuTrainingKernels,
+} from '../../libs/model/src/webgpu';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,6 +37,7 @@ const iters = Number(arg('iters') ?? (small ? 1 : 10));
 const jsonOut = arg('json');
 const stock = process.argv.includes('--stock'); // baseline: stock tfjs kernels
 const fusedAdam = process.argv.includes('--fused-adam'); // FusedAdam instead of Optimizer
+const fusedBn = process.argv.includes('--fused-bn'); // batchNormTraining inside tfjs-layers' BN
 const architecture = (arg('arch') ?? 'resnet50') as 'resnet50' | 'resnet18' | 'tiny-resnet';
 
 const results: Record<string, unknown> = {
@@ -64,6 +71,7 @@ async function initWebGpu(): Promise<string> {
   await import('@tensorflow/tfjs-backend-webgpu');
   registerFastBatchNormGradient();
   if (!stock) registerWebGpuTrainingKernels();
+  if (fusedBn) patchLayersBatchNorm();
   if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to initialise');
   await tf.ready();
   return [i.description, i.device, i.vendor, i.architecture].filter((s) => s).join(' | ');

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine from the repo root with .gpu/train carried (see pack.sh); results in $OUT.
-# Own timeouts: PyTorch anchor 60 s, tfjs webgpu bench 150 s, with FusedAdam (b32) 70 s, stock-kernel
+# Own timeouts: PyTorch anchor 60 s, tfjs webgpu bench 150 s, with FusedAdam + fused BN (b32) 70 s, stock-kernel
 # baseline (b32) 70 s. Worst case ~6 min; on the H200 the first three parts took 116 s in all.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +19,7 @@ echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-none}" >>"$OUT/rc.txt"
 wait $tp
 cd /tmp/gt && timeout 150 /tmp/node bench.js --size 224 --batches 8,32 --steps 4 --iters 10 --json "$OUT/webgpu.json" >"$OUT/webgpu.log" 2>&1
 echo "webgpu rc=$?" >>"$OUT/rc.txt"
-timeout 70 /tmp/node bench.js --fused-adam --size 224 --batches 32 --steps 3 --iters 5 --json "$OUT/webgpu-fused-adam.json" >"$OUT/webgpu-fused-adam.log" 2>&1
+timeout 70 /tmp/node bench.js --fused-adam --fused-bn --size 224 --batches 32 --steps 3 --iters 5 --json "$OUT/webgpu-fused-adam.json" >"$OUT/webgpu-fused-adam.log" 2>&1
 echo "fused-adam rc=$?" >>"$OUT/rc.txt"
 timeout 70 /tmp/node bench.js --stock --size 224 --batches 32 --steps 2 --iters 5 --json "$OUT/webgpu-stock.json" >"$OUT/webgpu-stock.log" 2>&1
 echo "stock rc=$?" >>"$OUT/rc.txt"

@@ -139,3 +139,55 @@ export function batchNormTraining(
   const y = op(x, gamma, beta);
   return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
+
+interface BatchNormLayerLike {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma: tf.LayerVariable;
+  beta: tf.LayerVariable;
+  movingMean: tf.LayerVariable;
+  movingVariance: tf.LayerVariable;
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * Makes tfjs-layers' BatchNormalization use `batchNormTraining` when called with training = true
+ * on channels-last inputs with centre and scale (process-wide, every model; inference and other
+ * configurations keep the stock path). Moving averages are updated as tfjs-layers does. Opt-in,
+ * for measuring: returns a function that restores the stock layer.
+ */
+export function patchLayersBatchNorm(): () => void {
+  const proto = Object.getPrototypeOf(tf.layers.batchNormalization({})) as BatchNormLayerLike;
+  const stock = proto.call;
+  proto.call = function (this: BatchNormLayerLike, inputs, kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const axis = this.axis >= 0 ? this.axis : this.axis + x.rank;
+    if (!kwargs?.training || axis !== x.rank - 1 || !this.center || !this.scale) {
+      return stock.call(this, inputs, kwargs);
+    }
+    return tf.tidy(() => {
+      const r = batchNormTraining(
+        x,
+        this.gamma.read() as tf.Tensor1D,
+        this.beta.read() as tf.Tensor1D,
+        this.epsilon,
+      );
+      const decay = 1 - this.momentum;
+      for (const [v, value] of [
+        [this.movingMean, r.mean],
+        [this.movingVariance, r.variance],
+      ] as const) {
+        const orig = v.read();
+        v.write(tf.sub(orig, tf.mul(tf.sub(orig, value), decay)));
+      }
+      tf.dispose([r.mean, r.variance]);
+      return r.y;
+    });
+  };
+  return () => {
+    proto.call = stock;
+  };
+}

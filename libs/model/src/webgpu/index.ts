@@ -24,5 +24,5 @@ export { makeTrainingStep } from './step';
 export type { TrainingStep } from './step';
 export { FusedAdam, registerWebGpuFusedAdam } from './fused-adam';
 export type { FusedAdamConfig } from './fused-adam';
-export { batchNormTraining, registerWebGpuBatchNormTraining } from './batchnorm-train';
+export { batchNormTraining, patchLayersBatchNorm, registerWebGpuBatchNormTraining } from './batchnorm-train';
 export type { BatchNormTrainingResult } from './batchnorm-train';
