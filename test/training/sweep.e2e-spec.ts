@@ -103,4 +103,42 @@ describe('a 2 × 2 alpha × gamma sweep on two worker processes', () => {
       await store.close();
     }
   });
+
+  it('median stopping: a trial below the median of finished trials at epoch k stops there and is still evaluated', async () => {
+    const service = new SweepsService(prisma, queues, { maxTrials: 16 });
+    const sweep = await service.createSweep({
+      datasetId,
+      name: 'median',
+      space: { alpha: [2], gamma: [2] },
+      maxParallel: 1,
+      medianStopping: true,
+      seed: 21,
+      // A learning rate this small keeps the trial near chance, far below the finished trial.
+      baseConfig: tinyRunConfig({ epochs: 5, learningRate: 1e-7 }) as Record<string, unknown>,
+    });
+    // A finished trial of the same sweep with a perfect validation AUC at every epoch.
+    const finished = await prisma.run.create({
+      data: { datasetId, sweepId: sweep.id, trialIndex: 99, config: {}, seed: 0, status: 'succeeded' },
+    });
+    for (let epoch = 1; epoch <= 5; epoch++) {
+      await prisma.runEpoch.create({
+        data: { runId: finished.id, epoch, trainLoss: 0.1, valAuc: 1, lr: 1e-3, seconds: 1 },
+      });
+    }
+    const deadline = Date.now() + 240_000;
+    let trial;
+    for (;;) {
+      trial = await prisma.run.findUniqueOrThrow({ where: { id: sweep.runIds[0] } });
+      if (['succeeded', 'failed', 'canceled'].includes(trial.status)) break;
+      if (Date.now() > deadline) throw new Error(`trial still ${trial.status}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect({ status: trial.status, error: trial.error }).toEqual({ status: 'succeeded', error: null });
+    const epochs = await prisma.runEpoch.findMany({ where: { runId: trial.id }, orderBy: { epoch: 'asc' } });
+    expect(epochs.map((e) => e.epoch)).toEqual([1]);
+    expect(epochs[0].valAuc).toBeLessThan(1);
+    expect(trial.valMetrics).toMatchObject({ stoppedEarly: true, medianStoppedAt: 1, epochsRun: 1 });
+    expect(await prisma.modelVersion.count({ where: { runId: trial.id } })).toBe(1);
+    expect(workers.some((w) => /median stopping rule: stopping after epoch 1/.test(w.output()))).toBe(true);
+  });
 });

@@ -35,6 +35,8 @@ export const sweepRequestSchema = z
       .strict()
       .default({ kind: 'specificity-at-sensitivity', target: 0.95 }),
     maxParallel: z.number().int().positive().max(64).default(2),
+    /** Stop a trial whose validation AUC after epoch k is below the median of finished trials at k. */
+    medianStopping: z.boolean().default(false),
     /** Shared training config of every trial; the space's values override its loss and learning rate. */
     baseConfig: z.record(z.string(), z.unknown()).default({}),
   })
@@ -170,6 +172,7 @@ export class SweepsService {
           seed: req.seed,
           objective: req.objective,
           maxParallel: req.maxParallel,
+          medianStopping: req.medianStopping,
           baseConfig: req.baseConfig as Prisma.InputJsonValue,
           createdBy,
         },

@@ -15,11 +15,19 @@ export class TrainingThreadError extends Error {
 
 /** A training run on its own thread; `abort()` stops it at the next batch boundary. */
 export class TrainRunner {
-  private readonly flag = new SharedArrayBuffer(4);
+  /** [0] abort flag, [1] median-stopping verdict (epoch * 2 + stop). */
+  private readonly flag = new SharedArrayBuffer(8);
   private worker?: Worker;
 
   abort(): void {
     Atomics.store(new Int32Array(this.flag), 0, 1);
+  }
+
+  /** Answers the thread's median-stopping question for `epoch`. */
+  verdict(epoch: number, stop: boolean): void {
+    const view = new Int32Array(this.flag);
+    Atomics.store(view, 1, epoch * 2 + (stop ? 1 : 0));
+    Atomics.notify(view, 1);
   }
 
   get aborted(): boolean {

@@ -10,6 +10,7 @@ import {
   type JobPayloads,
 } from '@fundus/jobs';
 import { parseRunConfig, ServiceError } from '@fundus/services';
+import { medianStopDecision } from './median-stopping';
 import { TrainRunner, TrainingThreadError } from './train-runner';
 import type { TrainingEvent, TrainingItem, TrainingOutput } from './training-pipeline';
 
@@ -69,6 +70,10 @@ async function trainRun(deps: TrainingDeps, job: Job<JobPayloads[JobName.TrainMo
     throw new DelayedError();
   }
 
+  const medianStopping = run.sweepId
+    ? ((await prisma.sweep.findUnique({ where: { id: run.sweepId }, select: { medianStopping: true } }))
+        ?.medianStopping ?? false)
+    : false;
   const runner = new TrainRunner();
   const onShutdown = () => runner.abort();
   deps.shutdown.addEventListener('abort', onShutdown);
@@ -131,6 +136,28 @@ async function trainRun(deps: TrainingDeps, job: Job<JobPayloads[JobName.TrainMo
           }),
         )
         .catch((err) => logger.error(`epoch ${e.epoch} not recorded: ${err.message}`));
+      if (medianStopping) {
+        pending = pending
+          .then(async () => {
+            const finished = await prisma.runEpoch.findMany({
+              where: {
+                epoch: e.epoch,
+                run: { sweepId: run.sweepId, status: 'succeeded', id: { not: run.id } },
+              },
+              select: { valAuc: true },
+            });
+            const stop = medianStopDecision(
+              e.valAuc,
+              finished.map((f) => f.valAuc ?? Number.NaN),
+            );
+            if (stop) logger.log(`median stopping rule: stopping after epoch ${e.epoch}`);
+            runner.verdict(e.epoch, stop);
+          })
+          .catch((err) => {
+            logger.warn(`median stopping check failed, continuing: ${err.message}`);
+            runner.verdict(e.epoch, false);
+          });
+      }
       logger.log(
         `epoch ${e.epoch}: train loss ${e.trainLoss.toFixed(4)}, val AUC ${e.valAuc?.toFixed(4) ?? '-'}`,
       );
@@ -161,6 +188,7 @@ async function trainRun(deps: TrainingDeps, job: Job<JobPayloads[JobName.TrainMo
         cacheMaxBytes: config.CACHE_MAX_BYTES,
         backend: config.MODEL_BACKEND,
         prefix: `runs/${run.id}`,
+        medianStopping,
       },
       onEvent,
     );
@@ -217,6 +245,9 @@ async function recordResults(prisma: PrismaClient, runId: string, out: TrainingO
           atThreshold: out.valMetrics,
           labels: out.validation.labels,
           scores: out.validation.scores,
+          epochsRun: out.epochsRun,
+          stoppedEarly: out.stoppedEarly,
+          medianStoppedAt: out.medianStoppedAt,
         }),
         testMetrics: json(s),
         auc: s.auc,

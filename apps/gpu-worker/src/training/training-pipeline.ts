@@ -23,6 +23,7 @@ import {
   type Batch,
   type BatchRequest,
   type DataSource,
+  type EpochRecord,
   type TrainState,
 } from '@fundus/model';
 import {
@@ -57,6 +58,8 @@ export interface TrainingInput {
   backend: string;
   /** Storage key prefix of this run's files: `runs/<runId>`. */
   prefix: string;
+  /** The run is a trial of a sweep with median stopping: ask after every epoch whether to stop. */
+  medianStopping?: boolean;
 }
 
 export type TrainingEvent =
@@ -77,6 +80,8 @@ export interface TrainingOutput {
   backend: string;
   epochsRun: number;
   stoppedEarly: boolean;
+  /** Epoch after which the sweep's median stopping rule ended training, else null. */
+  medianStoppedAt: number | null;
   threshold: number;
   policy: ThresholdPolicy;
   policyMet: boolean;
@@ -180,6 +185,8 @@ export async function runTraining(
   input: TrainingInput,
   emit: (event: TrainingEvent) => void,
   signal: AbortSignal,
+  /** Median stopping (sweeps): asked after each epoch's checkpoint; true stops training there. */
+  shouldStop?: (epoch: number) => boolean,
 ): Promise<TrainingOutput> {
   const { config } = input;
   const backend = await initBackend((config.backend ?? input.backend) as never);
@@ -215,50 +222,72 @@ export async function runTraining(
     }
     emit({ type: 'started', backend: backend.backend, resumedFromEpoch: resume?.epochsDone ?? 0, skipped });
 
-    const result = await trainModel({
-      model,
-      train,
-      val,
-      resume,
-      signal,
-      config: {
-        loss: config.loss,
-        optimizer: config.optimizer,
-        learningRate: config.learningRate,
-        weightDecay: config.weightDecay,
-        schedule: config.schedule,
-        epochs: config.epochs,
-        batchSize: config.batchSize,
-        seed: input.seed,
-        augment: config.augment,
-        classBalancedSampling: config.classBalancedSampling,
-        earlyStopping: config.earlyStopping,
-      },
-      callbacks: {
-        onBatchEnd: (b) =>
-          emit({
-            type: 'batch',
-            epoch: b.epoch,
-            batch: b.batch,
-            batches: b.batches,
-            loss: b.loss,
-            epochs: config.epochs,
-          }),
-        onEpochEnd: async (record, ctx) => {
-          await saveCheckpoint(model, await ctx.state(), store, checkpointPrefix, { runId: input.runId });
-          emit({
-            type: 'epoch',
-            epoch: record.epoch,
-            trainLoss: record.trainLoss,
-            valLoss: record.valLoss,
-            valAuc: record.valAuc,
-            lr: record.learningRate,
-            seconds: record.seconds,
-            checkpointUri: store.uriFor(checkpointPrefix),
-          });
+    // Our own controller: a median stop ends training after a whole epoch and still evaluates;
+    // a cancel or shutdown (the caller's signal) ends the run.
+    const inner = new AbortController();
+    const onOuterAbort = () => inner.abort();
+    signal.addEventListener('abort', onOuterAbort);
+    const history: EpochRecord[] = [...(resume?.history ?? [])];
+    let medianStopAt: number | null = null;
+    let stoppedEarly = false;
+    try {
+      const result = await trainModel({
+        model,
+        train,
+        val,
+        resume,
+        signal: inner.signal,
+        config: {
+          loss: config.loss,
+          optimizer: config.optimizer,
+          learningRate: config.learningRate,
+          weightDecay: config.weightDecay,
+          schedule: config.schedule,
+          epochs: config.epochs,
+          batchSize: config.batchSize,
+          seed: input.seed,
+          augment: config.augment,
+          classBalancedSampling: config.classBalancedSampling,
+          earlyStopping: config.earlyStopping,
         },
-      },
-    });
+        callbacks: {
+          onBatchEnd: (b) =>
+            emit({
+              type: 'batch',
+              epoch: b.epoch,
+              batch: b.batch,
+              batches: b.batches,
+              loss: b.loss,
+              epochs: config.epochs,
+            }),
+          onEpochEnd: async (record, ctx) => {
+            await saveCheckpoint(model, await ctx.state(), store, checkpointPrefix, { runId: input.runId });
+            emit({
+              type: 'epoch',
+              epoch: record.epoch,
+              trainLoss: record.trainLoss,
+              valLoss: record.valLoss,
+              valAuc: record.valAuc,
+              lr: record.learningRate,
+              seconds: record.seconds,
+              checkpointUri: store.uriFor(checkpointPrefix),
+            });
+            history.push(record);
+            if (record.epoch < config.epochs && shouldStop?.(record.epoch)) {
+              medianStopAt = record.epoch;
+              inner.abort();
+            }
+          },
+        },
+      });
+      stoppedEarly = result.stoppedEarly;
+    } catch (err) {
+      const aborted = (err as { code?: string }).code === 'aborted';
+      if (!(aborted && medianStopAt !== null && !signal.aborted)) throw err;
+      stoppedEarly = true;
+    } finally {
+      signal.removeEventListener('abort', onOuterAbort);
+    }
 
     const valEval = await evaluate(model, val, { batchSize: config.batchSize, signal });
     const testEval = await evaluate(model, test, { batchSize: config.batchSize, signal });
@@ -282,7 +311,7 @@ export async function runTraining(
           test: count(splits.test.labels),
         },
       },
-      epochs: result.history.map((h) => ({
+      epochs: history.map((h) => ({
         epoch: h.epoch,
         trainLoss: h.trainLoss,
         valLoss: h.valLoss,
@@ -301,8 +330,9 @@ export async function runTraining(
     model.dispose();
     return {
       backend: backend.backend,
-      epochsRun: result.history.length,
-      stoppedEarly: result.stoppedEarly,
+      epochsRun: history.length,
+      stoppedEarly,
+      medianStoppedAt: medianStopAt,
       threshold: selection.threshold,
       policy,
       policyMet: selection.met,
