@@ -8,6 +8,7 @@ export default tseslint.config(
       '.data/**',
       '.cache/**',
       '.gpu/**',
+      'bench/.work/**',
       'dist/**',
       'node_modules/**',
       'coverage/**',
