@@ -11,3 +11,4 @@ export * from './train';
 export * from './model-io';
 export * from './predict';
 export * from './webgpu';
+export * from './onnx';
