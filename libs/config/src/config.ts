@@ -73,6 +73,12 @@ export const workerEnvSchema = z.object({
   /** BullMQ job lock: a job whose worker died is picked up again after about this long. */
   WORKER_LOCK_MS: positiveInt.min(1000).max(600000).default(30000),
   MODEL_BACKEND: z.enum(['auto', 'wasm', 'webgpu', 'tensorflow', 'cpu']).default('auto'),
+  /**
+   * Scoring inference engine: `onnx` scores every model with ONNX Runtime's CPU provider (a tfjs
+   * model is exported to ONNX once, when the worker first loads it); `tfjs` always uses MODEL_BACKEND;
+   * `auto` uses ONNX Runtime for versions that have an `onnxUri`, tfjs otherwise.
+   */
+  SCORING_ENGINE: z.enum(['auto', 'tfjs', 'onnx']).default('auto'),
   CACHE_DIR: z.string().default('./.cache/tensors'),
   CACHE_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),
   NIGHTLY_CRON: z

@@ -13,7 +13,7 @@ import { ScoringError, type ScoringDeps, type ScoringLogger } from './scoring.ty
 
 export * from './scoring.types';
 export { ScoringEngine, actualEtag, type ChunkOutcome, type PlanOutcome } from './scoring.engine';
-export { ModelCache, modelPrefix, type LoadedModel } from './model-cache';
+export { ModelCache, modelPrefix, type LoadedModel, type ScoringEngineName } from './model-cache';
 export { csvField, RESULTS_COLUMNS } from './results-csv';
 
 /** True when BullMQ will not try this job again after the current attempt fails. */

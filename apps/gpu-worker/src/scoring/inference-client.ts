@@ -36,10 +36,19 @@ export class InferenceClient {
     return this.ready;
   }
 
-  /** Loads a model from its files (`prefix/model.json`, shards) under `id`; returns its input side. */
-  async load(id: string, prefix: string, files: Record<string, Uint8Array>): Promise<{ inputSize: number }> {
+  /**
+   * Loads a model under `id` from its files (`prefix/model.json`, shards) or, with `onnx` bytes, from
+   * an ONNX graph; `engine: 'onnx'` runs it on ONNX Runtime (CPU), exporting tfjs files once.
+   * @returns its input side and the engine that holds it
+   */
+  async load(
+    id: string,
+    prefix: string,
+    files: Record<string, Uint8Array>,
+    opts: { engine?: 'tfjs' | 'onnx'; onnx?: Uint8Array } = {},
+  ): Promise<{ inputSize: number; engine: 'tfjs' | 'onnx' }> {
     await this.start();
-    return this.call({ kind: 'load', id, prefix, files });
+    return this.call({ kind: 'load', id, prefix, files, ...opts });
   }
 
   /**

@@ -11,6 +11,8 @@ export interface LoadedModel {
   inputSize: number;
   /** Operating threshold on P(disease). */
   threshold: number;
+  /** What infers: tfjs on MODEL_BACKEND, or ONNX Runtime's CPU provider. */
+  engine: 'tfjs' | 'onnx';
   /**
    * P(disease) in [0, 1] for n images, inferred on the inference thread.
    * @param x NHWC float32, n × inputSize × inputSize × 3 (its buffer is transferred away)
@@ -34,6 +36,13 @@ export function modelPrefix(store: ObjectStore, uri: string): string {
   return key.endsWith('model.json') ? key.slice(0, -'model.json'.length).replace(/\/+$/, '') : key;
 }
 
+/**
+ * SCORING_ENGINE: `onnx` = ONNX Runtime for every version (its `onnxUri` graph, else the tfjs model
+ * exported on first load); `tfjs` = tfjs always; `auto` = ONNX Runtime when the version has an
+ * `onnxUri`, tfjs otherwise. Versions must be in `tfjs-layers` format either way.
+ */
+export type ScoringEngineName = 'auto' | 'tfjs' | 'onnx';
+
 interface Entry {
   loading: Promise<LoadedModel>;
   users: number;
@@ -54,6 +63,7 @@ export class ModelCache {
     private readonly store: ObjectStore,
     backendName: BackendName,
     private readonly capacity = 2,
+    private readonly engine: ScoringEngineName = 'auto',
   ) {
     // A restarted thread has no models: forget them all so the next use loads again.
     this.thread = new InferenceClient(backendName, () => this.entries.clear());
@@ -95,14 +105,26 @@ export class ModelCache {
     if (mv.format !== 'tfjs-layers') {
       throw new ScoringError(
         'unsupported-model',
-        `model version ${mv.id}: format "${mv.format}" cannot be scored (tfjs-layers only)`,
+        `model version ${mv.id}: format "${mv.format}" cannot be scored (tfjs-layers only; its ONNX export goes in onnxUri)`,
       );
     }
-    const prefix = modelPrefix(this.store, mv.uri);
-    const files = await this.readFiles(mv.id, prefix);
+    const onnxUri = mv.onnxUri;
+    const useOnnx = this.engine === 'onnx' || (this.engine === 'auto' && onnxUri != null);
+    let prefix = '';
+    let files: Record<string, Uint8Array> = {};
+    let onnx: Uint8Array | undefined;
+    if (useOnnx && onnxUri) onnx = await this.readOnnx(mv.id, onnxUri);
+    else {
+      prefix = modelPrefix(this.store, mv.uri);
+      files = await this.readFiles(mv.id, prefix);
+    }
     let inputSize: number;
+    let engine: 'tfjs' | 'onnx';
     try {
-      ({ inputSize } = await this.thread.load(mv.id, prefix, files));
+      ({ inputSize, engine } = await this.thread.load(mv.id, prefix, files, {
+        engine: useOnnx ? 'onnx' : 'tfjs',
+        onnx,
+      }));
     } catch (err) {
       if (err instanceof ScoringError && err.code === 'inference-thread') throw err;
       throw new ScoringError('model-unreadable', `model version ${mv.id}: ${(err as Error).message}`, {
@@ -121,8 +143,24 @@ export class ModelCache {
       modelVersionId: mv.id,
       inputSize: mv.inputSize,
       threshold: mv.threshold,
+      engine,
       predict: (x, batchSize) => this.thread.predict(mv.id, x, batchSize),
     };
+  }
+
+  /** The ONNX graph at `uri` (inside the store). */
+  private async readOnnx(id: string, uri: string): Promise<Uint8Array> {
+    try {
+      return await this.store.getBuffer(this.store.keyFromUri(uri));
+    } catch (err) {
+      throw new ScoringError(
+        'model-unreadable',
+        `model version ${id}: cannot read its ONNX graph: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
   }
 
   /** `model.json` and the weight shards it names, read from the store. */

@@ -85,7 +85,12 @@ export class ScoringEngine {
     this.jobs = new ScoringJobsRepository(deps.prisma);
     this.predictions = new PredictionsRepository(deps.prisma);
     this.models = new ModelsRepository(deps.prisma);
-    this.cache = new ModelCache(deps.store, deps.config.MODEL_BACKEND as BackendName);
+    this.cache = new ModelCache(
+      deps.store,
+      deps.config.MODEL_BACKEND as BackendName,
+      2,
+      deps.config.SCORING_ENGINE ?? 'auto',
+    );
     this.chunkSize = checkedInt('chunkSize', deps.chunkSize ?? DEFAULT_CHUNK_SIZE, 1, 10_000);
     this.batchSize = checkedInt('batchSize', deps.batchSize ?? DEFAULT_BATCH_SIZE, 1, 256);
     this.prefetch = checkedInt('prefetch', deps.prefetch ?? DEFAULT_PREFETCH, 1, 64);

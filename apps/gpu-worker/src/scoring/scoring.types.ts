@@ -19,7 +19,8 @@ export interface ScoringDeps {
   config: Pick<
     WorkerConfig,
     'INTAKE_PREFIX' | 'MODEL_BACKEND' | 'NIGHTLY_ENABLED' | 'NIGHTLY_CRON' | 'NIGHTLY_TZ'
-  >;
+  > &
+    Partial<Pick<WorkerConfig, 'SCORING_ENGINE'>>;
   logger: ScoringLogger;
   /**
    * Keys per ScoreChunk job, 1–10,000. Default 64 (about 2–20 s of work per chunk on one CPU core
