@@ -1,0 +1,265 @@
+/**
+ * Batch scoring on ONNX Runtime end to end (storage → decode → model → PostgreSQL) against ONNX
+ * Runtime's model-alone rate and against the tfjs-wasm scoring path, in the same run.
+ *
+ *   npx tsx bench/onnx/onnx-score-bench.ts [images=64] [arch=resnet18] [size=128] [width=1024]
+ *
+ * Same set-up as bench/scoring/score-bench.ts (s3rver, throw-away PostgreSQL database, Redis).
+ * - anchor "ORT model alone": an `onnxruntime-node` CPU session on `exportOnnx(model)`, over the
+ *   already-preprocessed tensors, batch 8 (the engine's default), after a warm-up, main thread.
+ * - "end to end, ORT": ScoringEngine with SCORING_ENGINE=onnx (the inference thread exports the tfjs
+ *   model once when loading it, outside the timed part), 1 and 2 chunks in flight.
+ * - "tfjs-wasm": model alone (`predictProbabilities`, wasm backend) and end to end with
+ *   SCORING_ENGINE=tfjs, MODEL_BACKEND=wasm, 1 chunk at a time — one round each (slow).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { Client } from 'pg';
+import { createPrismaClient, type ModelVersion, type PrismaClient } from '@fundus/db';
+import { generateFundus, preprocess } from '@fundus/imaging';
+import { JobQueues, redisConnection } from '@fundus/jobs';
+import * as ort from 'onnxruntime-node';
+import {
+  createModel,
+  exportOnnx,
+  initBackend,
+  ONNX_INPUT_NAME,
+  predictProbabilities,
+  saveModel,
+  type Architecture,
+} from '@fundus/model';
+import { S3ObjectStore } from '@fundus/storage';
+import { ScoringEngine } from '../../apps/gpu-worker/src/scoring';
+import { startS3rver } from '../../test/support/s3rver';
+import { adminUrl, withDatabase } from '../../test/setup/db-urls';
+
+const args = process.argv.slice(2);
+const images = Number(args[0] ?? 64);
+const arch = (args[1] ?? 'resnet18') as Architecture;
+const size = Number(args[2] ?? 128);
+const width = Number(args[3] ?? 1024);
+const CHUNK = 16;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+async function withAdmin<T>(f: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client({ connectionString: adminUrl() });
+  await c.connect();
+  try {
+    return await f(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function modelVersion(prisma: PrismaClient, uri: string, runId: string) {
+  return prisma.modelVersion.create({
+    data: { runId, format: 'tfjs-layers', uri, architecture: arch, inputSize: size, threshold: 0.5 },
+  });
+}
+
+async function main(): Promise<void> {
+  const dbName = `fundus_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
+  await withAdmin((c) => c.query(`CREATE DATABASE "${dbName}"`));
+  const url = withDatabase(dbName);
+  execFileSync('npx', ['--no-install', 'prisma', 'migrate', 'deploy'], {
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: 'ignore',
+  });
+  const prisma = createPrismaClient(url);
+  const s3 = await startS3rver({ bucket: 'bench' });
+  const store = new S3ObjectStore('bench', '', {
+    endpoint: s3.endpoint,
+    credentials: s3.credentials,
+    region: s3.region,
+  });
+  const queues = new JobQueues(
+    redisConnection(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
+    `fundus-bench-${dbName.slice(-6)}`,
+  );
+  try {
+    const info = await initBackend('wasm');
+    const jpegs: Buffer[] = [];
+    for (let i = 0; i < images; i++) {
+      jpegs.push(
+        await generateFundus({
+          seed: 5000 + i,
+          size: width,
+          height: Math.round((width * 3) / 4),
+          disease: i % 2 === 0,
+        }),
+      );
+    }
+    await s3.seed(
+      'bench',
+      jpegs.map((body, i) => ({ key: `intake/img-${String(i).padStart(5, '0')}.jpg`, body })),
+    );
+    const model = createModel({ architecture: arch, inputSize: size, seed: 1 });
+    await saveModel(model, store, 'models/bench');
+    const ds = await prisma.dataset.create({
+      data: {
+        name: 'bench',
+        storagePrefix: 'x/',
+        labelMap: { disease: 1, normal: 0 },
+        digest: 'x',
+        counts: {},
+      },
+    });
+    const run = await prisma.run.create({ data: { datasetId: ds.id, seed: 1, config: {} } });
+    // One version per end-to-end pass (same files), so no pass finds predictions to skip.
+    const versions: ModelVersion[] = [];
+    for (let i = 0; i < 2 * ROUNDS + 2; i++) {
+      const r =
+        i === 0 ? run : await prisma.run.create({ data: { datasetId: ds.id, seed: 2 + i, config: {} } });
+      versions.push(await modelVersion(prisma, store.uriFor('models/bench'), r.id));
+    }
+
+    // Decode alone (and the tensors for the model-alone anchor).
+    const t = performance.now();
+    const tensors: Float32Array[] = [];
+    for (const j of jpegs) tensors.push((await preprocess(j, { size })).data);
+    const decodeS = (performance.now() - t) / 1000;
+
+    const per = size * size * 3;
+    const x = new Float32Array(images * per);
+    tensors.forEach((d, i) => x.set(d, i * per));
+    const session = await ort.InferenceSession.create(exportOnnx(model), { executionProviders: ['cpu'] });
+    const ortPass = async () => {
+      const t0 = performance.now();
+      for (let i = 0; i < images; i += 8) {
+        const m = Math.min(8, images - i);
+        await session.run({
+          [ONNX_INPUT_NAME]: new ort.Tensor('float32', x.subarray(i * per, (i + m) * per), [
+            m,
+            size,
+            size,
+            3,
+          ]),
+        });
+      }
+      return (performance.now() - t0) / 1000;
+    };
+    await ortPass(); // warm-up
+    await predictProbabilities(model, x.subarray(0, Math.min(images, 8) * per), 8); // warm-up
+    const tfjsAlone = async () => {
+      const t0 = performance.now();
+      await predictProbabilities(model, x, 8);
+      return (performance.now() - t0) / 1000;
+    };
+
+    const logger = {
+      log: () => undefined,
+      warn: (m: string) => console.warn(m),
+      error: (m: string) => console.error(m),
+    };
+    const makeEngine = (engine: 'onnx' | 'tfjs') =>
+      new ScoringEngine({
+        prisma,
+        store,
+        queues,
+        config: {
+          INTAKE_PREFIX: 'intake/',
+          MODEL_BACKEND: 'wasm',
+          SCORING_ENGINE: engine,
+          NIGHTLY_ENABLED: false,
+          NIGHTLY_CRON: '0 2 * * *',
+          NIGHTLY_TZ: 'UTC',
+        },
+        logger,
+        chunkSize: CHUNK,
+      });
+    const engine = makeEngine('onnx');
+    const wasmEngine = makeEngine('tfjs');
+    const warm = await prisma.scoringJob.create({
+      data: { modelVersionId: versions[0].id, prefix: 'none/' },
+    });
+    await engine.plan(warm.id);
+
+    const runJob = async (mv: ModelVersion, parallel: number, eng: ScoringEngine = engine) => {
+      // Load the model outside the timed part (a worker keeps its champion loaded).
+      await eng.cache.use(mv, async (m) => {
+        if (m.engine !== (eng === engine ? 'onnx' : 'tfjs')) throw new Error(`wrong engine ${m.engine}`);
+      });
+      const job = await prisma.scoringJob.create({ data: { modelVersionId: mv.id, prefix: 'intake/' } });
+      const t0 = performance.now();
+      const plan = await eng.plan(job.id);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: parallel }, async () => {
+          while (next < plan.chunks) await eng.scoreChunk(job.id, next++);
+        }),
+      );
+      const s = (performance.now() - t0) / 1000;
+      const done = await prisma.scoringJob.findUniqueOrThrow({ where: { id: job.id } });
+      if (done.status !== 'succeeded' || done.scored + done.ungradable + done.failed !== images) {
+        throw new Error(`bench job did not score everything: ${JSON.stringify(done)}`);
+      }
+      return s;
+    };
+    // Rounds alternate anchor and end to end, so load from other processes hits both alike.
+    const model1: number[] = [];
+    const e2e1: number[] = [];
+    const model2: number[] = [];
+    const e2e2: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      model1.push(await ortPass());
+      e2e1.push(await runJob(versions[2 * r], 1));
+      model2.push(await ortPass());
+      e2e2.push(await runJob(versions[2 * r + 1], 2));
+    }
+    const wasmAloneS = await tfjsAlone();
+    const wasmE2eS = await runJob(versions[2 * ROUNDS], 1, wasmEngine);
+    await session.release();
+    model.dispose();
+    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+    const modelS = median([...model1, ...model2]);
+
+    const rate = (s: number) => images / s;
+    const rows = [
+      ['ORT model alone (anchor), median of ' + 2 * ROUNDS, modelS],
+      ['decode alone', decodeS],
+      ['end to end ORT, 1 chunk at a time, median of ' + ROUNDS, median(e2e1)],
+      ['end to end ORT, 2 chunks at a time, median of ' + ROUNDS, median(e2e2)],
+      ['tfjs-wasm model alone, 1 pass', wasmAloneS],
+      ['end to end tfjs-wasm, 1 chunk at a time, 1 pass', wasmE2eS],
+    ] as const;
+    const ratios = (e: number[], m: number[]) =>
+      e.map((s, i) => `${((m[i] / s) * 100).toFixed(0)}%`).join(', ');
+    console.log(`date: ${new Date().toISOString()}`);
+    console.log(
+      `load average (1, 5, 15 min) at the end: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(', ')}`,
+    );
+    console.log(
+      `per round, end to end vs the anchor measured just before it: 1 chunk ${ratios(e2e1, model1)}; 2 chunks ${ratios(e2e2, model2)}`,
+    );
+    console.log(
+      `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, tfjs backend ${info.backend}, onnxruntime-node ${ort.env.versions.node ?? '?'}`,
+    );
+    console.log(
+      `images: ${images} synthetic JPEGs ${width}×${Math.round((width * 3) / 4)}, model ${arch} at ${size} px, batch 8, chunk ${CHUNK}`,
+    );
+    console.log('| path | seconds | img/s | vs model alone |');
+    console.log('|---|---|---|---|');
+    for (const [name, s] of rows) {
+      console.log(
+        `| ${name} | ${s.toFixed(2)} | ${rate(s).toFixed(1)} | ${((rate(s) / rate(modelS)) * 100).toFixed(0)}% |`,
+      );
+    }
+    await engine.cache.close();
+    await wasmEngine.cache.close();
+  } finally {
+    await queues.obliterateAll().catch(() => undefined);
+    await queues.close();
+    await prisma.$disconnect();
+    await store.close();
+    await s3.stop();
+    await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
