@@ -7,6 +7,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import { AuditService } from './common/audit.service';
 import { ApiExceptionFilter } from './common/exception.filter';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { SERVICE_PROVIDERS } from './common/services';
 import { OBJECT_STORE } from './common/tokens';
 import { DocsController } from './docs/docs.controller';
@@ -37,7 +38,7 @@ export class AppModule {
   static forRoot(config: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [InfraModule.forRoot(config)],
+      imports: [InfraModule.forRoot(config), DashboardModule],
       controllers: [
         HealthController,
         DocsController,

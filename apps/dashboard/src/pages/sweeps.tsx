@@ -1,0 +1,139 @@
+import { useEffect, useState } from 'react';
+import { api } from '../api';
+import { HeatMap } from '../charts';
+import { fmt } from '../metrics';
+
+interface Sweep {
+  id: string;
+  name?: string | null;
+  status: string;
+  createdAt: string;
+}
+
+interface Trial {
+  id: string;
+  trialIndex: number | null;
+  status: string;
+  objective: number | null;
+  auc: number | null;
+  valAuc: number | null;
+  sensitivity: number | null;
+  specificity: number | null;
+  config: { loss?: { alpha?: number; gamma?: number }; learningRate?: number };
+}
+
+/** Sweeps, newest first. */
+export function SweepsPage() {
+  const [rows, setRows] = useState<Sweep[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api<{ items: Sweep[] }>('/sweeps?limit=100')
+      .then((r) => setRows(r.items))
+      .catch((e) => setError(String(e)));
+  }, []);
+  return (
+    <section>
+      <h1>Sweeps</h1>
+      {error && <p role="alert">{error}</p>}
+      {rows && rows.length === 0 && <p>No sweeps yet.</p>}
+      {rows && rows.length > 0 && (
+        <table aria-label="Sweeps">
+          <thead>
+            <tr>
+              <th scope="col">Sweep</th>
+              <th scope="col">Status</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((s) => (
+              <tr key={s.id}>
+                <td>
+                  <a href={`#/sweeps/${s.id}`}>{s.name ?? s.id.slice(0, 8)}</a>
+                </td>
+                <td>{s.status}</td>
+                <td>{new Date(s.createdAt).toLocaleString()}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** One sweep: leaderboard of its trials by objective and the alpha × gamma heat map. */
+export function SweepPage(props: { id: string }) {
+  const [sweep, setSweep] = useState<(Sweep & { trials: Trial[]; counts: Record<string, number> }) | null>(
+    null,
+  );
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api<Sweep & { trials: Trial[]; counts: Record<string, number> }>(`/sweeps/${props.id}`)
+      .then(setSweep)
+      .catch((e) => setError(String(e)));
+  }, [props.id]);
+  if (error) return <p role="alert">{error}</p>;
+  if (!sweep) return <p>Loading…</p>;
+  const board = [...sweep.trials].sort((a, b) => (b.objective ?? -Infinity) - (a.objective ?? -Infinity));
+  const cells = new Map<string, { x: number; y: number; value: number | null }>();
+  for (const t of sweep.trials) {
+    const x = t.config.loss?.alpha;
+    const y = t.config.loss?.gamma;
+    if (x === undefined || y === undefined) continue;
+    const k = `${x}|${y}`;
+    const prev = cells.get(k);
+    if (!prev || (t.objective ?? -Infinity) > (prev.value ?? -Infinity))
+      cells.set(k, { x, y, value: t.objective });
+  }
+  return (
+    <section>
+      <h1>Sweep {sweep.name ?? sweep.id.slice(0, 8)}</h1>
+      <p>
+        Status <b>{sweep.status}</b> ·{' '}
+        {Object.entries(sweep.counts)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ')}
+      </p>
+      <h2>Leaderboard</h2>
+      <table aria-label="Leaderboard">
+        <thead>
+          <tr>
+            <th scope="col">Rank</th>
+            <th scope="col">Trial</th>
+            <th scope="col">alpha</th>
+            <th scope="col">gamma</th>
+            <th scope="col">Objective</th>
+            <th scope="col">Val AUC</th>
+            <th scope="col">Test AUC</th>
+            <th scope="col">Status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {board.map((t, i) => (
+            <tr key={t.id}>
+              <td>{i + 1}</td>
+              <td>
+                <a href={`#/runs/${t.id}`}>#{t.trialIndex}</a>
+              </td>
+              <td>{t.config.loss?.alpha ?? '—'}</td>
+              <td>{t.config.loss?.gamma ?? '—'}</td>
+              <td>{fmt(t.objective)}</td>
+              <td>{fmt(t.valAuc)}</td>
+              <td>{fmt(t.auc)}</td>
+              <td>{t.status}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {cells.size > 0 && (
+        <HeatMap
+          title="Best objective by alpha × gamma"
+          xLabel="alpha"
+          yLabel="gamma"
+          cells={[...cells.values()]}
+        />
+      )}
+    </section>
+  );
+}
