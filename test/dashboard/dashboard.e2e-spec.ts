@@ -83,7 +83,7 @@ describe('dashboard in a browser', () => {
       'apps/gpu-worker/src/main.ts',
       testEnv({
         QUEUE_PREFIX: queuePrefix,
-        WORKER_QUEUES: 'training',
+        WORKER_QUEUES: 'training,sweeps',
         STORAGE_URI: `file://${storageRoot}`,
         CACHE_DIR: mkdtempSync(join(tmpdir(), 'fundus-cache-')),
         MODEL_BACKEND: 'cpu',
@@ -153,6 +153,7 @@ describe('dashboard in a browser', () => {
     await page.goto(`${api.base}/`);
     await page.evaluate(() => sessionStorage.clear());
     await page.reload();
+    await shot('sign-in');
     await page.getByLabel('API key').fill('not-a-key');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expectText(page.getByRole('alert'), /not valid/);
@@ -240,6 +241,43 @@ describe('dashboard in a browser', () => {
       .champion;
     expect(champion.runId).toBe(runId);
     await shot('models');
+  });
+
+  it("shows a sweep's leaderboard in the sweep's order and its alpha × gamma heat map", async () => {
+    const created = await call(api, 'POST', '/sweeps', {
+      key: api.keys.researcher.secret,
+      json: {
+        datasetId,
+        name: 'dash-sweep',
+        space: { alpha: [0.5, 2], gamma: [2] },
+        maxParallel: 1,
+        seed: 5,
+        baseConfig: tinyRunConfig({ epochs: 1 }),
+      },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    await readEvents(api, `/sweeps/${id}/events`, api.keys.viewer.secret);
+    const shown = (await call(api, 'GET', `/sweeps/${id}`, { key: api.keys.viewer.secret })).body;
+    await page.getByRole('link', { name: 'Sweeps' }).click();
+    await page.getByRole('link', { name: 'dash-sweep' }).click();
+    const board = page.getByRole('table', { name: 'Leaderboard' });
+    await board.waitFor();
+    const hrefs = await board.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    expect(hrefs).toEqual(shown.leaderboard.map((r: { runId: string }) => `#/runs/${r.runId}`));
+    const heat = page.getByRole('table', { name: /alpha × gamma/ });
+    const cells = (await heat.locator('tbody td').allTextContents()).map(Number);
+    // gamma row 2, alpha columns 0.5 then 2.
+    const byAlpha = (a: number) =>
+      shown.trials.find((t: { config: { loss: { alpha: number } } }) => t.config.loss.alpha === a).objective;
+    expect(cells).toEqual([Number(byAlpha(0.5).toFixed(3)), Number(byAlpha(2).toFixed(3))]);
+    await shot('sweep');
+    await page.getByRole('link', { name: 'Scoring' }).click();
+    await page.getByRole('heading', { name: 'Scoring jobs' }).waitFor();
+    await shot('scoring');
+    await page.getByRole('link', { name: 'Queues' }).click();
+    await page.getByRole('heading', { name: 'Queues' }).waitFor();
+    await shot('queues');
   });
 
   it('shows a progress bar advancing while a run trains', async () => {

@@ -5,9 +5,16 @@ import { fmt } from '../metrics';
 
 interface Sweep {
   id: string;
+  leaderboard?: LeaderRow[] | null;
   name?: string | null;
   status: string;
   createdAt: string;
+}
+
+/** One leaderboard row as the sweep stored it (best first). */
+interface LeaderRow {
+  runId: string;
+  objective: number | null;
 }
 
 interface Trial {
@@ -75,7 +82,13 @@ export function SweepPage(props: { id: string }) {
   }, [props.id]);
   if (error) return <p role="alert">{error}</p>;
   if (!sweep) return <p>Loading…</p>;
-  const board = [...sweep.trials].sort((a, b) => (b.objective ?? -Infinity) - (a.objective ?? -Infinity));
+  // The sweep's stored leaderboard once finished; until then trials by objective so far.
+  const byId = new Map(sweep.trials.map((t) => [t.id, t]));
+  const stored = (sweep.leaderboard ?? []).map((r) => byId.get(r.runId)).filter((t): t is Trial => !!t);
+  const board =
+    stored.length > 0
+      ? [...stored, ...sweep.trials.filter((t) => !stored.includes(t))]
+      : [...sweep.trials].sort((a, b) => (b.objective ?? -Infinity) - (a.objective ?? -Infinity));
   const cells = new Map<string, { x: number; y: number; value: number | null }>();
   for (const t of sweep.trials) {
     const x = t.config.loss?.alpha;
