@@ -276,7 +276,16 @@ describe('dashboard in a browser', () => {
     await page.getByRole('heading', { name: 'Scoring jobs' }).waitFor();
     await shot('scoring');
     await page.getByRole('link', { name: 'Queues' }).click();
-    await page.getByRole('heading', { name: 'Queues' }).waitFor();
+    const counts = page.getByRole('table', { name: 'Queue counts' });
+    await counts.waitFor();
+    const queueBoard = (await call(api, 'GET', '/admin/queues/api/queues', { key: api.keys.admin.secret }))
+      .body;
+    const training = queueBoard.queues.find((q: { name: string }) => q.name === 'training');
+    const row = counts.locator('tr[data-queue="training"]');
+    expect(Number(await row.locator('td[data-count="completed"]').textContent())).toBe(
+      training.counts.completed,
+    );
+    expect(training.counts.completed).toBeGreaterThanOrEqual(2);
     await shot('queues');
   });
 
