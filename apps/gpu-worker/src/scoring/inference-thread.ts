@@ -101,7 +101,11 @@ async function handle(msg: Request): Promise<{ result: unknown; transfer?: Array
           model.dispose();
         }
       }
-      const session = await ort.InferenceSession.create(onnx!, { executionProviders: ['cpu'] });
+      // No spinning between runs: the main thread decodes images on the same cores meanwhile.
+      const session = await ort.InferenceSession.create(onnx!, {
+        executionProviders: ['cpu'],
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+      });
       const size = fromTfjs ?? onnxInputSize(session);
       if (size === undefined) {
         await session.release();
