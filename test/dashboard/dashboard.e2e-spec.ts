@@ -271,6 +271,11 @@ describe('dashboard in a browser', () => {
     const byAlpha = (a: number) =>
       shown.trials.find((t: { config: { loss: { alpha: number } } }) => t.config.loss.alpha === a).objective;
     expect(cells).toEqual([Number(byAlpha(0.5).toFixed(3)), Number(byAlpha(2).toFixed(3))]);
+    await page.getByLabel('Overlay the ROC of trial 0').check();
+    await page.getByLabel('Overlay the ROC of trial 1').check();
+    const overlay = page.getByRole('img', { name: 'ROC of the chosen trials (validation)' });
+    await overlay.waitFor();
+    expect(await overlay.locator('polyline').count()).toBe(2);
     await shot('sweep');
     await page.getByRole('link', { name: 'Scoring' }).click();
     await page.getByRole('heading', { name: 'Scoring jobs' }).waitFor();

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api';
-import { HeatMap } from '../charts';
+import { HeatMap, LineChart } from '../charts';
 import { fmt } from '../metrics';
 
 interface Sweep {
@@ -28,6 +28,8 @@ interface Trial {
   specificity: number | null;
   config: { loss?: { alpha?: number; gamma?: number }; learningRate?: number };
 }
+
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728'];
 
 /** Sweeps, newest first. */
 export function SweepsPage() {
@@ -75,6 +77,16 @@ export function SweepPage(props: { id: string }) {
     null,
   );
   const [error, setError] = useState<string | null>(null);
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [rocs, setRocs] = useState<Record<string, Array<[number, number]>>>({});
+  useEffect(() => {
+    for (const id of chosen) {
+      if (rocs[id]) continue;
+      api<{ curves: { roc: Array<{ fpr: number; tpr: number }> } | null }>(`/runs/${id}`)
+        .then((r) => setRocs((m) => ({ ...m, [id]: (r.curves?.roc ?? []).map((p) => [p.fpr, p.tpr]) })))
+        .catch((e) => setError(String(e)));
+    }
+  }, [chosen, rocs]);
   useEffect(() => {
     api<Sweep & { trials: Trial[]; counts: Record<string, number> }>(`/sweeps/${props.id}`)
       .then(setSweep)
@@ -120,6 +132,7 @@ export function SweepPage(props: { id: string }) {
             <th scope="col">Val AUC</th>
             <th scope="col">Test AUC</th>
             <th scope="col">Status</th>
+            <th scope="col">ROC overlay (2–4)</th>
           </tr>
         </thead>
         <tbody>
@@ -135,10 +148,36 @@ export function SweepPage(props: { id: string }) {
               <td>{fmt(t.valAuc)}</td>
               <td>{fmt(t.auc)}</td>
               <td>{t.status}</td>
+              <td>
+                <input
+                  type="checkbox"
+                  aria-label={`Overlay the ROC of trial ${t.trialIndex}`}
+                  checked={chosen.includes(t.id)}
+                  disabled={!chosen.includes(t.id) && chosen.length >= 4}
+                  onChange={(e) =>
+                    setChosen((c) => (e.target.checked ? [...c, t.id] : c.filter((x) => x !== t.id)))
+                  }
+                />
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
+      {chosen.length >= 2 && chosen.every((id) => rocs[id]) && (
+        <LineChart
+          title="ROC of the chosen trials (validation)"
+          xLabel="1 − specificity"
+          yLabel="sensitivity"
+          xDomain={[0, 1]}
+          yDomain={[0, 1]}
+          diagonal
+          series={chosen.map((id, i) => ({
+            name: `trial ${byId.get(id)?.trialIndex ?? '?'}`,
+            color: COLORS[i % COLORS.length],
+            points: rocs[id],
+          }))}
+        />
+      )}
       {cells.size > 0 && (
         <HeatMap
           title="Best objective by alpha × gamma"
