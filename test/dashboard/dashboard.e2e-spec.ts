@@ -218,6 +218,13 @@ describe('dashboard in a browser', () => {
     const want = metricsAtThreshold(stored.labels, stored.scores, 0.501);
     expect(Number(await page.locator('td[data-cell="tp"]').textContent())).toBe(want.tp);
     expect(await page.getByRole('img', { name: /ROC/ }).count()).toBe(1);
+    const summary = (await api.prisma.run.findUniqueOrThrow({ where: { id: runId } })).testMetrics as {
+      aucCi: { lower: number; upper: number } | null;
+    };
+    const aucCi = await page.locator('td[data-ci="AUC"]').textContent();
+    if (summary.aucCi)
+      expect(aucCi).toContain(`${summary.aucCi.lower.toFixed(3)}–${summary.aucCi.upper.toFixed(3)}`);
+    else expect(aucCi).toBe('—');
     await shot('run');
   });
 

@@ -13,12 +13,73 @@ interface RunDetail {
   reportUri: string | null;
   epochs: Array<{ epoch: number; trainLoss: number; valLoss: number | null; valAuc: number | null }>;
   models: Array<{ id: string; version: number }>;
+  testMetrics: TestSummary | null;
   curves: {
     n: number;
     roc: Array<{ fpr: number; tpr: number }>;
     pr: Array<{ recall: number; precision: number }>;
     thresholdTable: ThresholdRow[];
   } | null;
+}
+
+interface Interval {
+  estimate: number;
+  lower: number;
+  upper: number;
+  level: number;
+  method: string;
+}
+
+/** The run's test-split summary at the operating threshold (libs/metrics RunReportSummary). */
+interface TestSummary {
+  threshold: number;
+  auc: number;
+  aucCi: Interval | null;
+  averagePrecision: number;
+  brier: number | null;
+  ece: number | null;
+  test: Record<string, number>;
+  ci: Partial<Record<string, Interval>>;
+}
+
+/** Test metrics at the operating threshold with their confidence intervals, Brier and ECE. */
+function TestTable(props: { s: TestSummary }) {
+  const s = props.s;
+  const ci = (i: Interval | null | undefined) =>
+    i ? `${fmt(i.lower, 3)}–${fmt(i.upper, 3)} (${Math.round(i.level * 100)}% ${i.method})` : '—';
+  const rows: Array<[string, number | null, string]> = [
+    ['AUC', s.auc, ci(s.aucCi)],
+    ['average precision', s.averagePrecision, ''],
+    ...(['sensitivity', 'specificity', 'ppv', 'npv', 'accuracy'] as const).map(
+      (k): [string, number | null, string] => [
+        k === 'ppv' ? 'PPV' : k === 'npv' ? 'NPV' : k,
+        s.test[k],
+        ci(s.ci[k]),
+      ],
+    ),
+    ['Brier score (calibration)', s.brier, ''],
+    ['ECE (calibration)', s.ece, ''],
+  ];
+  return (
+    <table aria-label="Test metrics with confidence intervals">
+      <thead>
+        <tr>
+          <th scope="col">Test split at threshold {fmt(s.threshold)}</th>
+          <th scope="col">value</th>
+          <th scope="col">confidence interval</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(([name, v, c]) => (
+          <tr key={name}>
+            <th scope="row">{name}</th>
+            <td>{fmt(v)}</td>
+            <td data-ci={name}>{c}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
 }
 
 /** Downloads a protected file with the bearer key and hands it to the browser. */
@@ -135,6 +196,7 @@ export function RunPage(props: { id: string }) {
           </button>
         )}
       </p>
+      {run.testMetrics && <TestTable s={run.testMetrics} />}
       {!c || !m ? (
         <p>This run has no stored validation scores yet.</p>
       ) : (
