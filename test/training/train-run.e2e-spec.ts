@@ -110,6 +110,9 @@ describe('training runs through the worker process', () => {
       expect(html).toContain('<svg');
       expect(html).toMatch(/precision/);
       expect(await store.stat(`${store.keyFromUri(versions[0].uri)}/model.json`)).toBeDefined();
+      // Both formats: the ONNX export sits next to the tfjs model.
+      expect(versions[0].onnxUri).toBe(`${versions[0].uri}/model.onnx`);
+      expect((await store.stat(store.keyFromUri(versions[0].onnxUri!)))?.size).toBeGreaterThan(1000);
     } finally {
       await store.close();
     }

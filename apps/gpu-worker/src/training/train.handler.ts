@@ -218,6 +218,7 @@ async function trainRun(deps: TrainingDeps, job: Job<JobPayloads[JobName.TrainMo
     deps.shutdown.removeEventListener('abort', onShutdown);
   }
   await pending;
+  if (output.onnxError) logger.warn(`no ONNX export (scoring will use tfjs): ${output.onnxError}`);
   await recordResults(prisma, run.id, output);
   logger.log(
     `succeeded: threshold ${output.threshold.toFixed(4)}, test AUC ${output.summary.auc.toFixed(4)}`,
@@ -266,6 +267,7 @@ async function recordResults(prisma: PrismaClient, runId: string, out: TrainingO
         runId,
         format: 'tfjs-layers',
         uri: out.modelUri,
+        onnxUri: out.onnxUri,
         architecture: out.architecture,
         inputSize: out.inputSize,
         threshold: Number.isFinite(out.threshold) ? out.threshold : 1,

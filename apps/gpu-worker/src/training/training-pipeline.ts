@@ -14,6 +14,7 @@ import { IMAGENET_MEAN, IMAGENET_STD, augmentUint8, normalize, preprocessToUint8
 import {
   createModel,
   evaluate,
+  exportOnnx,
   initBackend,
   loadCheckpoint,
   loadPretrainedWeights,
@@ -93,6 +94,9 @@ export interface TrainingOutput {
   valAuc: number | null;
   summary: ReturnType<typeof computeRunSummary>;
   modelUri: string;
+  /** The ONNX export next to the tfjs model, or null when export failed (`onnxError` says why). */
+  onnxUri: string | null;
+  onnxError: string | null;
   reportUri: string;
   inputSize: number;
   architecture: string;
@@ -193,6 +197,7 @@ export async function runTraining(
   const store = createObjectStoreFromConfig(input.storage);
   const cache = await TensorCache.open({ dir: input.cacheDir, maxBytes: input.cacheMaxBytes });
   const checkpointPrefix = `${input.prefix}/checkpoint`;
+  let onnxError: string | null = null;
   try {
     const { splits, skipped } = await loadImages(input, store, cache);
     const size = config.model.inputSize;
@@ -327,6 +332,16 @@ export async function runTraining(
     }
     const modelPrefix = `${input.prefix}/model`;
     await saveModel(model, store, modelPrefix, { runId: input.runId, threshold: selection.threshold });
+    // The version also holds an ONNX export (batch norm folded, dynamic batch) for ONNX Runtime
+    // scoring on CPU hosts. A model the exporter cannot express is still usable through tfjs.
+    let onnxUri: string | null = null;
+    try {
+      const onnxKey = `${modelPrefix}/model.onnx`;
+      await store.put(onnxKey, Buffer.from(exportOnnx(model)), { contentType: 'application/octet-stream' });
+      onnxUri = store.uriFor(onnxKey);
+    } catch (err) {
+      onnxError = (err as Error).message;
+    }
     model.dispose();
     return {
       backend: backend.backend,
@@ -342,6 +357,8 @@ export async function runTraining(
       valAuc: safeAuc(valEval.labels, valEval.scores),
       summary: report.summary,
       modelUri: store.uriFor(modelPrefix),
+      onnxUri,
+      onnxError,
       reportUri: store.uriFor(`${reportPrefix}/report.html`),
       inputSize: size,
       architecture: config.model.architecture,
