@@ -1,8 +1,9 @@
 /**
  * The main job: the whole story on this machine, on the embedded defaults (local storage folder,
- * CPU backend). It starts two worker processes, generates a synthetic fundus data set in the seed's
- * layout (reduced size), registers it, runs a 2 × 2 alpha × gamma sweep, promotes the best model,
- * scores an intake folder with a few corrupt and ungradable images, and prints a summary.
+ * CPU backend). It starts the API and two worker processes, generates a synthetic fundus data set in
+ * the seed's layout (reduced size), and then works as a researcher would, through the HTTP API:
+ * registers the data set, runs a 2 × 2 alpha × gamma sweep, promotes the best model, scores an intake
+ * folder with a few corrupt and ungradable images, and prints a summary.
  *
  *   npm run demo                 # full demo (a few minutes on 2 cores)
  *   DEMO_SCALE=ci npm run demo   # reduced, same code path (CI)
@@ -14,11 +15,11 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { createPrismaClient, DatasetsRepository, type PrismaClient } from '@fundus/db';
+import { randomBytes } from 'node:crypto';
 import { generateFundus, makeBadFiles, writeSyntheticDataset } from '@fundus/imaging';
 import { JobQueues, redisConnection } from '@fundus/jobs';
-import { ScoringService, SweepsService } from '@fundus/services';
-import { createObjectStore, registerDataset } from '@fundus/storage';
+import { createObjectStore } from '@fundus/storage';
+import { ApiClient } from '../apps/cli/src/client';
 
 const ROOT = resolve(__dirname, '..');
 const SCALE = process.env.DEMO_SCALE === 'ci' ? 'ci' : 'full';
@@ -64,29 +65,53 @@ async function ensureDatabase(): Promise<void> {
   });
 }
 
-function startWorker(n: number): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/gpu-worker/src/main.ts')], {
+const ADMIN_KEY = `fk_demo_${randomBytes(18).toString('hex')}`;
+
+function startProcess(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
     cwd: ROOT,
-    env: {
-      ...process.env,
-      DATABASE_URL,
-      REDIS_URL,
-      QUEUE_PREFIX,
-      STORAGE_URI,
-      MODEL_BACKEND: BACKEND,
-      CACHE_DIR: join(DATA_DIR, 'cache'),
-      NIGHTLY_ENABLED: 'false',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, DATABASE_URL, REDIS_URL, QUEUE_PREFIX, STORAGE_URI, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  let out = '';
+  const keep = (d: Buffer) => (out = (out + d.toString()).slice(-4000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   child.on('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGTERM' && !stopping)
-      log(`worker ${n} exited (${code ?? signal}):\n${err}`);
+    if (code !== 0 && signal !== 'SIGTERM' && !stopping) log(`${name} exited (${code ?? signal}):\n${out}`);
   });
   return child;
+}
+
+const startWorker = (n: number) =>
+  startProcess(`worker ${n}`, 'apps/gpu-worker/src/main.ts', {
+    MODEL_BACKEND: BACKEND,
+    CACHE_DIR: join(DATA_DIR, 'cache'),
+    NIGHTLY_ENABLED: 'false',
+  });
+
+/** The API on a free port (API_PORT=0) with a bootstrap admin key; resolves its URL once it listens. */
+async function startApi(): Promise<{ child: ChildProcess; url: string }> {
+  const child = startProcess('api', 'apps/api/src/main.ts', {
+    API_PORT: '0',
+    API_HOST: '127.0.0.1',
+    BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+    LOG_LEVEL: 'info',
+  });
+  const url = await new Promise<string>((res, rej) => {
+    let seen = '';
+    const timer = setTimeout(() => rej(new Error(`the API did not start:\n${seen}`)), 120_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      const m = seen.match(/listening on [\d.]+:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        res(`http://127.0.0.1:${m[1]}`);
+      }
+    });
+    child.on('exit', () => rej(new Error(`the API exited:\n${seen}`)));
+  });
+  return { child, url };
 }
 
 let stopping = false;
@@ -105,14 +130,21 @@ async function stopWorkers(workers: ChildProcess[]): Promise<void> {
   );
 }
 
-async function waitSweep(prisma: PrismaClient, sweepId: string): Promise<void> {
+interface Trial {
+  trialIndex: number | null;
+  config: unknown;
+  progress: number;
+  status: string;
+  error: string | null;
+}
+
+async function waitSweep(api: ApiClient, sweepId: string): Promise<void> {
   let last = '';
   for (;;) {
-    const sweep = await prisma.sweep.findUniqueOrThrow({
-      where: { id: sweepId },
-      include: { runs: { orderBy: { trialIndex: 'asc' } } },
-    });
-    const lines = sweep.runs.map((r) => {
+    const sweep = await api.get<{ status: string; error: string | null; trials: Trial[] }>(
+      `/sweeps/${sweepId}`,
+    );
+    const lines = sweep.trials.map((r) => {
       const loss = r.config as { loss: { alpha: number; gamma: number } };
       return `  trial ${r.trialIndex! + 1}  alpha ${String(loss.loss.alpha).padEnd(4)} gamma ${String(loss.loss.gamma).padEnd(3)} ${bar(r.progress)}  ${r.status}${r.error ? ` (${r.error})` : ''}`;
     });
@@ -137,16 +169,20 @@ async function main(): Promise<void> {
   rmSync(DATA_DIR, { recursive: true, force: true });
   mkdirSync(DATA_DIR, { recursive: true });
   await ensureDatabase();
-  const prisma = createPrismaClient(DATABASE_URL);
   const queues = new JobQueues(redisConnection(REDIS_URL), QUEUE_PREFIX);
   await Promise.all(
     ['training', 'sweeps', 'scoring', 'schedule', 'system'].map((q) =>
       queues.queue(q as never).obliterate({ force: true }),
     ),
   );
-  const workers = [startWorker(1), startWorker(2)];
+  await queues.close();
+  const processes = [startWorker(1), startWorker(2)];
   const store = createObjectStore(STORAGE_URI);
   try {
+    const started = await startApi();
+    processes.push(started.child);
+    const api = new ApiClient(started.url, ADMIN_KEY);
+    log(`API at ${started.url} (docs at ${started.url}/docs); two workers on the ${BACKEND} backend`);
     log(
       `generating a synthetic fundus data set (train ${PLAN.train}+${PLAN.train}, val ${PLAN.val}+${PLAN.val}, test ${PLAN.test}+${PLAN.test})`,
     );
@@ -162,18 +198,17 @@ async function main(): Promise<void> {
       },
       severityMix: { mild: 1, moderate: 2, severe: 2 },
     });
-    const { datasetId, plan } = await registerDataset(store, new DatasetsRepository(prisma), {
+    const dataset = await api.post<{ id: string; counts: unknown }>('/datasets', {
       name,
       prefix: `datasets/${name}/`,
       labelMap: { disease: 1, normal: 0 },
     });
     log(
-      `registered data set ${name}: ${JSON.stringify(plan.counts)} (labels from the explicit map disease=1, normal=0)`,
+      `registered data set ${name}: ${JSON.stringify(dataset.counts)} (labels from the explicit map disease=1, normal=0)`,
     );
 
-    const sweeps = new SweepsService(prisma, queues, { maxTrials: 16 });
-    const sweep = await sweeps.createSweep({
-      datasetId,
+    const sweep = await api.post<{ id: string }>('/sweeps', {
+      datasetId: dataset.id,
       name: 'demo alpha x gamma',
       space: { alpha: [0.5, 2], gamma: [0, 2] },
       maxParallel: 2,
@@ -188,9 +223,11 @@ async function main(): Promise<void> {
       },
     });
     log(`sweep ${sweep.id}: 4 trials (focal loss, seed form), 2 in parallel on 2 workers`);
-    await waitSweep(prisma, sweep.id);
+    await waitSweep(api, sweep.id);
 
-    const done = await prisma.sweep.findUniqueOrThrow({ where: { id: sweep.id } });
+    const done = await api.get<{ leaderboard: unknown; bestRunId: string; reportUri: string }>(
+      `/sweeps/${sweep.id}`,
+    );
     const board = done.leaderboard as {
       runId: string;
       alpha: number;
@@ -199,12 +236,16 @@ async function main(): Promise<void> {
       auc?: number;
       status: string;
     }[];
-    const best = await prisma.run.findUniqueOrThrow({
-      where: { id: done.bestRunId! },
-      include: { models: true },
-    });
-    const scoring = new ScoringService(prisma, queues);
-    const { champion } = await scoring.promoteModelVersion(best.models[0].id);
+    const best = await api.get<{
+      id: string;
+      threshold: number | null;
+      reportUri: string;
+      testMetrics: unknown;
+      models: { id: string }[];
+    }>(`/runs/${done.bestRunId}`);
+    const { champion } = await api.post<{ champion: { id: string; version: number; uri: string } }>(
+      `/models/${best.models[0].id}/promote`,
+    );
     log(`promoted model version ${champion.version} (run ${best.id.slice(0, 8)}) to champion`);
 
     // Intake: new images, one changed later, plus corrupt and ungradable files.
@@ -223,13 +264,29 @@ async function main(): Promise<void> {
       ['truncated-jpeg', 'random-bytes', 'all-black', 'broken-png-crc'].includes(b.name),
     );
     for (const b of bad) await store.put(`intake/2026-11-26/${b.fileName}`, b.bytes);
-    const job = await scoring.createScoringJob(champion.id, 'intake/');
+    const job = await api.post<{ id: string }>('/scoring-jobs', {
+      modelVersionId: champion.id,
+      prefix: 'intake/',
+    });
     log(
       `scoring intake/ (${PLAN.intake} new images + ${bad.length} corrupt or ungradable files) with the champion`,
     );
-    let sj;
+    interface ScoringJobView {
+      id: string;
+      status: string;
+      error: string | null;
+      chunks: number;
+      chunksDone: number;
+      totalKeys: number;
+      scored: number;
+      ungradable: number;
+      failed: number;
+      skipped: number;
+      resultsUri: string | null;
+    }
+    let sj: ScoringJobView;
     for (;;) {
-      sj = await prisma.scoringJob.findUniqueOrThrow({ where: { id: job.id } });
+      sj = await api.get<ScoringJobView>(`/scoring-jobs/${job.id}`);
       const f = sj.chunks ? sj.chunksDone / sj.chunks : 0;
       if (tty)
         process.stdout.write(
@@ -282,10 +339,8 @@ async function main(): Promise<void> {
       ),
     );
   } finally {
-    await stopWorkers(workers);
+    await stopWorkers(processes);
     await store.close();
-    await queues.close();
-    await prisma.$disconnect();
   }
 }
 
