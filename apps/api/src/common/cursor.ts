@@ -35,3 +35,31 @@ export function decodeCursor(cursor: string): { value: string | number | Date; i
     { path: 'cursor', message: 'is not a cursor returned by this endpoint' },
   ]);
 }
+
+/** Order of every "newest first" list: createdAt, then id, both descending. */
+export const NEWEST_FIRST = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+
+/**
+ * Keyset condition for a NEWEST_FIRST list: the rows strictly after the cursor's row, or nothing
+ * to add without a cursor.
+ */
+export function olderThanCursor(cursor: string | undefined) {
+  if (!cursor) return {};
+  const after = decodeCursor(cursor);
+  return {
+    OR: [
+      { createdAt: { lt: after.value as Date } },
+      { createdAt: after.value as Date, id: { lt: after.id } },
+    ],
+  };
+}
+
+/** A NEWEST_FIRST page from rows fetched with `take: limit + 1`: the items and the next cursor. */
+export function newestFirstPage<T extends { createdAt: Date; id: string }>(rows: T[], limit: number) {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return {
+    items,
+    nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
+  };
+}

@@ -5,7 +5,7 @@ import { registerDataset, type ObjectStore } from '@fundus/storage';
 import type { Response } from 'express';
 import { principalOf, Roles } from '../auth/roles';
 import { AuditService } from '../common/audit.service';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { NEWEST_FIRST, newestFirstPage, olderThanCursor } from '../common/cursor';
 import { OBJECT_STORE } from '../common/tokens';
 import { parseId, parseInput } from '../common/validation';
 import { pageQuery, registerDatasetBody } from './schemas';
@@ -52,25 +52,12 @@ export class DatasetsController {
   @Get()
   async list(@Query() query: unknown) {
     const q = parseInput(pageQuery, query, 'query');
-    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
     const rows = await this.prisma.dataset.findMany({
-      where: after
-        ? {
-            OR: [
-              { createdAt: { lt: after.value as Date } },
-              { createdAt: after.value as Date, id: { lt: after.id } },
-            ],
-          }
-        : undefined,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      where: olderThanCursor(q.cursor),
+      orderBy: NEWEST_FIRST,
       take: q.limit + 1,
     });
-    const items = rows.slice(0, q.limit);
-    const last = items[items.length - 1];
-    return {
-      items,
-      nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
-    };
+    return newestFirstPage(rows, q.limit);
   }
 
   /** The dataset with its counts per split and class, and how many runs used it. */

@@ -13,7 +13,7 @@ import { PROMOTE_ACTION, type Prisma, type PrismaClient } from '@fundus/db';
 import { PRISMA } from '@fundus/platform';
 import { ScoringService } from '@fundus/services';
 import { principalOf, Roles } from '../auth/roles';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { NEWEST_FIRST, newestFirstPage, olderThanCursor } from '../common/cursor';
 import { parseId, parseInput } from '../common/validation';
 import { listModelsQuery, pageQuery } from './schemas';
 
@@ -28,28 +28,20 @@ export class ModelsController {
   @Get()
   async list(@Query() query: unknown) {
     const q = parseInput(listModelsQuery, query, 'query');
-    const where: Prisma.ModelVersionWhereInput = { runId: q.runId, champion: q.champion };
-    if (q.cursor) {
-      const after = decodeCursor(q.cursor);
-      where.OR = [
-        { createdAt: { lt: after.value as Date } },
-        { createdAt: after.value as Date, id: { lt: after.id } },
-      ];
-    }
+    const where: Prisma.ModelVersionWhereInput = {
+      runId: q.runId,
+      champion: q.champion,
+      ...olderThanCursor(q.cursor),
+    };
     const rows = await this.prisma.modelVersion.findMany({
       where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      orderBy: NEWEST_FIRST,
       take: q.limit + 1,
       include: {
         run: { select: { auc: true, sensitivity: true, specificity: true, datasetId: true, sweepId: true } },
       },
     });
-    const items = rows.slice(0, q.limit);
-    const last = items[items.length - 1];
-    return {
-      items,
-      nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
-    };
+    return newestFirstPage(rows, q.limit);
   }
 
   /** The current champion, or `{champion: null}` before the first promotion. */

@@ -5,7 +5,7 @@ import { ScoringService } from '@fundus/services';
 import type { Request, Response } from 'express';
 import { principalOf, Roles } from '../auth/roles';
 import { AuditService } from '../common/audit.service';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { NEWEST_FIRST, newestFirstPage, olderThanCursor } from '../common/cursor';
 import { streamProgress } from '../common/sse';
 import { parseId, parseInput } from '../common/validation';
 import { assertOwnerOrAdmin } from './ownership';
@@ -36,25 +36,17 @@ export class ScoringJobsController {
   @Get()
   async list(@Query() query: unknown) {
     const q = parseInput(listScoringJobsQuery, query, 'query');
-    const where: Prisma.ScoringJobWhereInput = { status: q.status, modelVersionId: q.modelVersionId };
-    if (q.cursor) {
-      const after = decodeCursor(q.cursor);
-      where.OR = [
-        { createdAt: { lt: after.value as Date } },
-        { createdAt: after.value as Date, id: { lt: after.id } },
-      ];
-    }
+    const where: Prisma.ScoringJobWhereInput = {
+      status: q.status,
+      modelVersionId: q.modelVersionId,
+      ...olderThanCursor(q.cursor),
+    };
     const rows = await this.prisma.scoringJob.findMany({
       where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      orderBy: NEWEST_FIRST,
       take: q.limit + 1,
     });
-    const items = rows.slice(0, q.limit);
-    const last = items[items.length - 1];
-    return {
-      items,
-      nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
-    };
+    return newestFirstPage(rows, q.limit);
   }
 
   /** The job with its counts and progress (chunks done / chunks). */

@@ -18,7 +18,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { principalOf, Roles } from '../auth/roles';
 import { AuditService } from '../common/audit.service';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { NEWEST_FIRST, newestFirstPage, olderThanCursor } from '../common/cursor';
 import { streamProgress } from '../common/sse';
 import { parseId, parseInput, queryLimit, uuidSchema } from '../common/validation';
 import { assertOwnerOrAdmin } from './ownership';
@@ -65,26 +65,18 @@ export class SweepsController {
   @Get()
   async list(@Query() query: unknown) {
     const q = parseInput(listSweepsQuery, query, 'query');
-    const where: Prisma.SweepWhereInput = { status: q.status, datasetId: q.datasetId };
-    if (q.cursor) {
-      const after = decodeCursor(q.cursor);
-      where.OR = [
-        { createdAt: { lt: after.value as Date } },
-        { createdAt: after.value as Date, id: { lt: after.id } },
-      ];
-    }
+    const where: Prisma.SweepWhereInput = {
+      status: q.status,
+      datasetId: q.datasetId,
+      ...olderThanCursor(q.cursor),
+    };
     const rows = await this.prisma.sweep.findMany({
       where,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      orderBy: NEWEST_FIRST,
       take: q.limit + 1,
       omit: { leaderboard: true },
     });
-    const items = rows.slice(0, q.limit);
-    const last = items[items.length - 1];
-    return {
-      items,
-      nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null,
-    };
+    return newestFirstPage(rows, q.limit);
   }
 
   /** The sweep with its leaderboard (once finished) and its trials, in trial order. */
