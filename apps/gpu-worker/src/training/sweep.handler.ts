@@ -9,6 +9,7 @@ import {
   type SweepTrialResult,
 } from '@fundus/metrics';
 import { createObjectStoreFromConfig } from '@fundus/storage';
+import { toJsonValue } from './json-value';
 
 export interface SweepDeps {
   prisma: PrismaClient;
@@ -84,13 +85,11 @@ export function sweepHandlers(deps: SweepDeps): HandlerRegistration[] {
       } finally {
         await store.close();
       }
-      const json = (v: unknown) =>
-        JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x)));
       await prisma.sweep.update({
         where: { id: sweep.id },
         data: {
           status: sweep.status === 'canceled' ? 'canceled' : 'succeeded',
-          leaderboard: json(report.leaderboard) as Prisma.InputJsonValue,
+          leaderboard: toJsonValue(report.leaderboard) as Prisma.InputJsonValue,
           bestRunId: report.best?.runId ?? null,
           reportUri: store.uriFor(`${prefix}/report.html`),
           finishedAt: new Date(),

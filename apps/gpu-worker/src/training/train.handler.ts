@@ -13,6 +13,7 @@ import { parseRunConfig, ServiceError } from '@fundus/services';
 import { medianStopDecision } from './median-stopping';
 import { TrainRunner, TrainingThreadError } from './train-runner';
 import type { TrainingEvent, TrainingItem, TrainingOutput } from './training-pipeline';
+import { toJsonValue } from './json-value';
 
 export interface TrainingDeps {
   prisma: PrismaClient;
@@ -229,8 +230,6 @@ async function trainRun(deps: TrainingDeps, job: Job<JobPayloads[JobName.TrainMo
 /** Results and the model version in one transaction; a retried job cannot create a second version. */
 async function recordResults(prisma: PrismaClient, runId: string, out: TrainingOutput): Promise<void> {
   const s = out.summary;
-  const json = (v: unknown) =>
-    JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? null : x)));
   await prisma.$transaction(async (tx) => {
     const { count } = await tx.run.updateMany({
       where: { id: runId, status: 'running' },
@@ -241,8 +240,8 @@ async function recordResults(prisma: PrismaClient, runId: string, out: TrainingO
         finishedAt: new Date(),
         backend: out.backend,
         threshold: Number.isFinite(out.threshold) ? out.threshold : 1,
-        thresholdPolicy: json({ ...out.policy, met: out.policyMet, note: out.policyNote ?? null }),
-        valMetrics: json({
+        thresholdPolicy: toJsonValue({ ...out.policy, met: out.policyMet, note: out.policyNote ?? null }),
+        valMetrics: toJsonValue({
           atThreshold: out.valMetrics,
           labels: out.validation.labels,
           scores: out.validation.scores,
@@ -250,7 +249,7 @@ async function recordResults(prisma: PrismaClient, runId: string, out: TrainingO
           stoppedEarly: out.stoppedEarly,
           medianStoppedAt: out.medianStoppedAt,
         }),
-        testMetrics: json(s),
+        testMetrics: toJsonValue(s),
         auc: s.auc,
         sensitivity: s.test.sensitivity,
         specificity: s.test.specificity,
