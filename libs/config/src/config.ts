@@ -79,6 +79,21 @@ export const workerEnvSchema = z.object({
    * `auto` uses ONNX Runtime for versions that have an `onnxUri`, tfjs otherwise.
    */
   SCORING_ENGINE: z.enum(['auto', 'tfjs', 'onnx']).default('auto'),
+  /**
+   * ONNX Runtime execution provider for scoring: `cpu`; `webgpu` (bundled; any adapter, lavapipe
+   * included); `cuda` (needs onnxruntime-node's CUDA provider library, which
+   * ONNXRUNTIME_NODE_INSTALL=skip does not fetch, and CUDA 12 / cuDNN 9); `auto` = cuda when its
+   * library is present, else webgpu on a hardware adapter, else cpu. One that cannot start falls
+   * back to cpu with one log line saying why.
+   */
+  SCORING_ORT_PROVIDERS: z.enum(['cpu', 'webgpu', 'cuda', 'auto']).default('auto'),
+  /** ONNX Runtime intra-op threads per scoring session; 0 = one per core (os.availableParallelism()). */
+  SCORING_ORT_THREADS: z.coerce.number().int().min(0).max(256).default(0),
+  /**
+   * Worker threads that fetch-decode-preprocess scoring images while the model infers; 0 = on the
+   * main thread (libuv's pool). Unset: max(1, round(cores / 4)).
+   */
+  SCORING_DECODE_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   CACHE_DIR: z.string().default('./.cache/tensors'),
   CACHE_MAX_BYTES: positiveInt.default(2 * 1024 ** 3),
   NIGHTLY_CRON: z

@@ -1,6 +1,7 @@
-import { extname, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { BackendInfo, BackendName } from '@fundus/model';
+import { spawnThread } from './decode-pool';
+import type { OrtOptions, OrtProvider } from './ort-providers';
 import { ScoringError } from './scoring.types';
 
 interface Reply {
@@ -38,15 +39,17 @@ export class InferenceClient {
 
   /**
    * Loads a model under `id` from its files (`prefix/model.json`, shards) or, with `onnx` bytes, from
-   * an ONNX graph; `engine: 'onnx'` runs it on ONNX Runtime (CPU), exporting tfjs files once.
-   * @returns its input side and the engine that holds it
+   * an ONNX graph; `engine: 'onnx'` runs it on ONNX Runtime (provider and threads from `ort`),
+   * exporting tfjs files once.
+   * @returns its input side, the engine that holds it, ORT's provider, and why ORT fell back to CPU
+   *   (`note`, the first time only)
    */
   async load(
     id: string,
     prefix: string,
     files: Record<string, Uint8Array>,
-    opts: { engine?: 'tfjs' | 'onnx'; onnx?: Uint8Array } = {},
-  ): Promise<{ inputSize: number; engine: 'tfjs' | 'onnx' }> {
+    opts: { engine?: 'tfjs' | 'onnx'; onnx?: Uint8Array; ort?: OrtOptions } = {},
+  ): Promise<{ inputSize: number; engine: 'tfjs' | 'onnx'; provider?: OrtProvider; note?: string }> {
     await this.start();
     return this.call({ kind: 'load', id, prefix, files, ...opts });
   }
@@ -74,13 +77,8 @@ export class InferenceClient {
   }
 
   private spawn(): Worker {
-    // Same extension as this file: .ts under tsx or jest, .js once built. Loader hooks given with
-    // --import do not reach worker threads, so a .ts entry registers tsx itself.
-    const entry = resolve(__dirname, `inference-thread${extname(__filename)}`);
-    const worker =
-      extname(entry) === '.ts'
-        ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true })
-        : new Worker(entry);
+    // Same extension as this file: .ts under tsx or jest, .js once built (spawnThread).
+    const worker = spawnThread('inference-thread');
     worker.on('message', (m: Reply) => {
       const p = this.pending.get(m.req);
       if (!p) return;

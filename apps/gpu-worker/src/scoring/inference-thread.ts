@@ -3,9 +3,12 @@
  * the main thread's event loop (BullMQ lock renewal, storage, decoding, PostgreSQL) keeps running
  * while a batch is inferred.
  *
- * Messages in: `init {backend}`, `load {id, prefix, files, engine?, onnx?}`, `predict {id, x, batchSize}`,
- * `unload {id}`; with `engine: 'onnx'` the model runs on ONNX Runtime's CPU provider, from the given
- * `onnx` bytes or else exported once from the tfjs files (`exportOnnx`, batch norm folded); each carries `req`, answered by `{req, ok, result}` or `{req, ok: false, error}`.
+ * Messages in: `init {backend}`, `load {id, prefix, files, engine?, onnx?, ort?}`, `predict {id, x, batchSize}`,
+ * `unload {id}`; with `engine: 'onnx'` the model runs on ONNX Runtime, from the given `onnx` bytes
+ * or else exported once from the tfjs files (`exportOnnx`, batch norm folded), on the execution
+ * provider `ort.providers` selects (ort-providers.ts; CPU when the chosen one cannot start) with
+ * `ort.threads` intra-op threads; each carries `req`, answered by `{req, ok, result}` or
+ * `{req, ok: false, error}`.
  */
 import { parentPort } from 'node:worker_threads';
 import type { LayersModel } from '@tensorflow/tfjs';
@@ -20,6 +23,7 @@ import {
   predictProbabilities,
   type BackendName,
 } from '@fundus/model';
+import { createOrtSession, type OrtOptions, type OrtProvider } from './ort-providers';
 
 type Request =
   | { req: number; kind: 'init'; backend: BackendName }
@@ -31,6 +35,7 @@ type Request =
       files: Record<string, Uint8Array>;
       engine?: 'tfjs' | 'onnx';
       onnx?: Uint8Array;
+      ort?: OrtOptions;
     }
   | { req: number; kind: 'predict'; id: string; x: Float32Array; batchSize: number }
   | { req: number; kind: 'unload'; id: string };
@@ -101,11 +106,10 @@ async function handle(msg: Request): Promise<{ result: unknown; transfer?: Array
           model.dispose();
         }
       }
-      // No spinning between runs: the main thread decodes images on the same cores meanwhile.
-      const session = await ort.InferenceSession.create(onnx!, {
-        executionProviders: ['cpu'],
-        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-      });
+      const { session, provider, note } = await createOrtSession(
+        onnx!,
+        msg.ort ?? { providers: 'cpu', threads: 0 },
+      );
       const size = fromTfjs ?? onnxInputSize(session);
       if (size === undefined) {
         await session.release();
@@ -113,7 +117,13 @@ async function handle(msg: Request): Promise<{ result: unknown; transfer?: Array
       }
       release(models.get(msg.id));
       models.set(msg.id, { engine: 'onnx', session, size });
-      return { result: { inputSize: size, engine: 'onnx' } };
+      const result: { inputSize: number; engine: 'onnx'; provider: OrtProvider; note?: string } = {
+        inputSize: size,
+        engine: 'onnx',
+        provider,
+      };
+      if (note) result.note = note;
+      return { result };
     }
     case 'predict': {
       const held = models.get(msg.id);

@@ -2,7 +2,8 @@ import type { ModelVersion } from '@fundus/db';
 import type { BackendInfo, BackendName } from '@fundus/model';
 import type { ObjectStore } from '@fundus/storage';
 import { InferenceClient } from './inference-client';
-import { ScoringError } from './scoring.types';
+import type { OrtOptions, OrtProvider } from './ort-providers';
+import { ScoringError, type ScoringLogger } from './scoring.types';
 
 /** A model ready to score, with what the scorer needs from its version row. */
 export interface LoadedModel {
@@ -11,8 +12,10 @@ export interface LoadedModel {
   inputSize: number;
   /** Operating threshold on P(disease). */
   threshold: number;
-  /** What infers: tfjs on MODEL_BACKEND, or ONNX Runtime's CPU provider. */
+  /** What infers: tfjs on MODEL_BACKEND, or ONNX Runtime. */
   engine: 'tfjs' | 'onnx';
+  /** ONNX Runtime's execution provider (engine `onnx` only). */
+  provider?: OrtProvider;
   /**
    * P(disease) in [0, 1] for n images, inferred on the inference thread.
    * @param x NHWC float32, n × inputSize × inputSize × 3 (its buffer is transferred away)
@@ -64,6 +67,9 @@ export class ModelCache {
     backendName: BackendName,
     private readonly capacity = 2,
     private readonly engine: ScoringEngineName = 'auto',
+    /** ONNX Runtime provider and threads (SCORING_ORT_PROVIDERS, SCORING_ORT_THREADS). */
+    private readonly ort: OrtOptions = { providers: 'cpu', threads: 0 },
+    private readonly logger?: Pick<ScoringLogger, 'warn' | 'log'>,
   ) {
     // A restarted thread has no models: forget them all so the next use loads again.
     this.thread = new InferenceClient(backendName, () => this.entries.clear());
@@ -120,11 +126,17 @@ export class ModelCache {
     }
     let inputSize: number;
     let engine: 'tfjs' | 'onnx';
+    let provider: OrtProvider | undefined;
     try {
-      ({ inputSize, engine } = await this.thread.load(mv.id, prefix, files, {
+      let note: string | undefined;
+      ({ inputSize, engine, provider, note } = await this.thread.load(mv.id, prefix, files, {
         engine: useOnnx ? 'onnx' : 'tfjs',
         onnx,
+        ort: this.ort,
       }));
+      // Once per inference thread: why ORT scores on CPU rather than the configured provider.
+      if (note && this.ort.providers === 'auto') this.logger?.log(note);
+      else if (note) this.logger?.warn(note);
     } catch (err) {
       if (err instanceof ScoringError && err.code === 'inference-thread') throw err;
       throw new ScoringError('model-unreadable', `model version ${mv.id}: ${(err as Error).message}`, {
@@ -144,6 +156,7 @@ export class ModelCache {
       inputSize: mv.inputSize,
       threshold: mv.threshold,
       engine,
+      ...(provider ? { provider } : {}),
       predict: (x, batchSize) => this.thread.predict(mv.id, x, batchSize),
     };
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import {
   DbError,
@@ -12,10 +13,11 @@ import {
   type ScoringItem,
   type ScoringJob,
 } from '@fundus/db';
-import { isImagingError, preprocess } from '@fundus/imaging';
 import { JobName } from '@fundus/jobs';
 import type { BackendName } from '@fundus/model';
 import { isStorageError, type ObjectInfo } from '@fundus/storage';
+import { InferenceBatcher } from './batcher';
+import { DecodePool } from './decode-pool';
 import { ModelCache, type LoadedModel } from './model-cache';
 import { csvHeader, csvLine } from './results-csv';
 import {
@@ -66,11 +68,13 @@ type Prepared =
   | { kind: 'row'; row: Omit<NewPrediction, 'modelVersionId' | 'scoringJobId'> };
 
 /**
- * The scoring work behind the PlanScoring, ScoreChunk and NightlyRescore jobs. Inference runs on a
- * worker thread (inference-thread.ts, one per process, models cached there), so this thread's
- * event loop keeps renewing BullMQ's job locks and fetches and decodes the next images meanwhile.
- * Decoding (sharp/libvips) runs on libuv's thread pool; the FOV crop, resize and quality gate are
- * short JavaScript steps on this thread. A chunk of 64 keys takes seconds, not minutes, on CPU.
+ * The scoring work behind the PlanScoring, ScoreChunk and NightlyRescore jobs, as a pipeline:
+ * this thread fetches images and keeps BullMQ's job locks renewed; a pool of decode threads
+ * (decode-pool.ts, SCORING_DECODE_THREADS, default a quarter of the cores) decodes, crops and
+ * quality-gates them; one inference thread (inference-thread.ts, models cached there; ONNX Runtime
+ * with SCORING_ORT_THREADS intra-op threads, default one per core) runs forward passes that a
+ * batcher per model fills from every chunk in flight. All three stages overlap. A chunk of 64 keys
+ * takes seconds, not minutes, on CPU.
  */
 export class ScoringEngine {
   readonly jobs: ScoringJobsRepository;
@@ -80,6 +84,9 @@ export class ScoringEngine {
   private readonly chunkSize: number;
   private readonly batchSize: number;
   private readonly prefetch: number;
+  /** Decode, crop and quality gate off the main thread (SCORING_DECODE_THREADS). */
+  readonly decoder: DecodePool;
+  private readonly batchers = new WeakMap<LoadedModel, InferenceBatcher>();
 
   constructor(private readonly deps: ScoringDeps) {
     this.jobs = new ScoringJobsRepository(deps.prisma);
@@ -90,10 +97,20 @@ export class ScoringEngine {
       deps.config.MODEL_BACKEND as BackendName,
       2,
       deps.config.SCORING_ENGINE ?? 'auto',
+      {
+        providers: deps.config.SCORING_ORT_PROVIDERS ?? 'cpu',
+        // 0: one per core, so inference alone can use the whole machine (its idle threads do not spin).
+        threads:
+          checkedInt('ORT threads', deps.config.SCORING_ORT_THREADS ?? 0, 0, 256) || availableParallelism(),
+      },
+      deps.logger,
     );
     this.chunkSize = checkedInt('chunkSize', deps.chunkSize ?? DEFAULT_CHUNK_SIZE, 1, 10_000);
     this.batchSize = checkedInt('batchSize', deps.batchSize ?? DEFAULT_BATCH_SIZE, 1, 256);
-    this.prefetch = checkedInt('prefetch', deps.prefetch ?? DEFAULT_PREFETCH, 1, 64);
+    this.prefetch = checkedInt('prefetch', deps.prefetch ?? DEFAULT_PREFETCH, 1, 256);
+    this.decoder = new DecodePool(
+      checkedInt('decode threads', deps.config.SCORING_DECODE_THREADS ?? defaultDecodeThreads(), 0, 64),
+    );
   }
 
   /** The chunk size for a new plan: the `scoring.chunkSize` setting when set, else the configured one. */
@@ -206,7 +223,16 @@ export class ScoringEngine {
     return outcome;
   }
 
-  /** Per item: a scored, ungradable or error row. Throws only for retryable infrastructure errors. */
+  /**
+   * Per item: a scored, ungradable or error row, in item order. Throws only for retryable
+   * infrastructure errors.
+   *
+   * Pipelined: `prefetch` lanes each fetch an image and prepare it on the decode pool (several
+   * threads), hand the tensor to the model's batcher and go on to the next image without waiting
+   * for the forward pass; at most `2 × batchSize` of this chunk's tensors wait for the model. The
+   * batcher is shared by every chunk scoring with the same model in this process, so passes fill
+   * across chunk boundaries and the inference thread always has the next batch queued.
+   */
   private async predict(
     job: ScoringJob,
     m: LoadedModel,
@@ -214,58 +240,75 @@ export class ScoringEngine {
     onProgress?: (fraction: number) => Promise<void>,
   ): Promise<NewPrediction[]> {
     const base = { modelVersionId: job.modelVersionId, scoringJobId: job.id };
-    const rows: NewPrediction[] = [];
-    const pending: Array<{ key: string; etag: string; data: Float32Array }> = [];
-    const per = m.inputSize * m.inputSize * 3;
-    // Batches go to the inference thread without waiting for the previous one: while it infers,
-    // this thread fetches and decodes the next images. One chain keeps at most one chunk in memory.
-    let inferred: Promise<void> = Promise.resolve();
-    const flush = () => {
-      if (pending.length === 0) return;
-      const batch = pending.splice(0);
-      const x = new Float32Array(batch.length * per);
-      batch.forEach((p, i) => x.set(p.data, i * per));
-      const previous = inferred;
-      inferred = (async () => {
-        const probs = await m.predict(x, this.batchSize);
-        await previous;
-        batch.forEach((p, i) => {
-          const probability = probs[i];
-          rows.push({
+    const batcher = this.batcherFor(m);
+    const out = new Array<NewPrediction | undefined>(items.length);
+    const inferring = new Set<Promise<void>>();
+    const maxQueued = 2 * this.batchSize;
+    let next = 0;
+    let finished = 0;
+    let failed = false;
+    const completed = async () => {
+      finished += 1;
+      if (onProgress) await onProgress(finished / items.length);
+    };
+    const lane = async () => {
+      while (!failed && next < items.length) {
+        const i = next++;
+        const p = await this.prepare(items[i], m.inputSize);
+        if (p.kind === 'row') {
+          out[i] = { ...base, ...p.row };
+          await completed();
+          continue;
+        }
+        while (inferring.size >= maxQueued) await Promise.race(inferring);
+        const scored: Promise<void> = batcher.predict(p.data).then(async (probability) => {
+          out[i] = {
             ...base,
             key: p.key,
             etag: p.etag,
             probability,
             label: probability >= m.threshold ? 1 : 0,
             threshold: m.threshold,
-          });
+          };
+          inferring.delete(scored);
+          await completed();
         });
-      })();
-      // Rethrown by the final await; keeps an early failure from being "unhandled" meanwhile.
-      inferred.catch(() => undefined);
+        // Rethrown where awaited below; keeps a failure from being "unhandled" meanwhile.
+        scored.catch(() => undefined);
+        inferring.add(scored);
+      }
     };
-    // Fetch and decode up to `prefetch` images ahead of the one being collected.
-    const prepared = new Map<number, Promise<Prepared>>();
-    const start = (i: number) => {
-      if (i >= items.length || prepared.has(i)) return;
-      const p = this.prepare(items[i], m.inputSize);
-      // Rejections are rethrown where awaited; this keeps a not-yet-awaited one from being "unhandled".
-      p.catch(() => undefined);
-      prepared.set(i, p);
-    };
-    for (let i = 0; i < Math.min(this.prefetch, items.length); i++) start(i);
-    for (let i = 0; i < items.length; i++) {
-      start(i + this.prefetch);
-      const p = await prepared.get(i)!;
-      prepared.delete(i);
-      if (p.kind === 'tensor') pending.push({ key: p.key, etag: p.etag, data: p.data });
-      else rows.push({ ...base, ...p.row });
-      if (pending.length >= this.batchSize) flush();
-      if (onProgress) await onProgress((i + 1) / items.length);
+    const lanes = Array.from({ length: Math.min(this.prefetch, items.length) }, () =>
+      lane().catch((err: unknown) => {
+        failed = true;
+        throw err;
+      }),
+    );
+    try {
+      await Promise.all(lanes);
+    } finally {
+      // Settle what is still in flight before the chunk fails or commits.
+      await Promise.allSettled(lanes);
     }
-    flush();
-    await inferred;
+    await Promise.all(inferring);
+    const rows = out.filter((r): r is NewPrediction => r !== undefined);
+    if (rows.length !== items.length)
+      throw new Error(`scoring: ${items.length - rows.length} of ${items.length} items have no row`);
     return rows;
+  }
+
+  /** The model's batcher, shared by the chunks that score with it at the same time. */
+  private batcherFor(m: LoadedModel): InferenceBatcher {
+    let b = this.batchers.get(m);
+    if (!b) {
+      b = new InferenceBatcher(
+        m.inputSize * m.inputSize * 3,
+        (x) => m.predict(x, this.batchSize),
+        this.batchSize,
+      );
+      this.batchers.set(m, b);
+    }
+    return b;
   }
 
   /** Reads and preprocesses one item; throws only for retryable infrastructure errors. */
@@ -284,19 +327,21 @@ export class ScoringEngine {
     }
     // The object may have been replaced since it was listed: key the row by what was scored.
     const etag = actualEtag(it.etag, buf);
-    try {
-      const pre = await preprocess(buf, { size });
-      if (!pre.quality.gradable) {
-        return {
-          kind: 'row',
-          row: { key: it.key, etag, ungradable: true, reason: pre.quality.reasons.join(',') },
-        };
-      }
-      return { kind: 'tensor', key: it.key, etag, data: pre.data };
-    } catch (err) {
-      if (!isImagingError(err)) throw err;
-      return { kind: 'row', row: { key: it.key, etag, error: `${err.code}: ${err.message}` } };
+    const r = await this.decoder.prepare(buf, size);
+    switch (r.kind) {
+      case 'tensor':
+        return { kind: 'tensor', key: it.key, etag, data: r.data };
+      case 'ungradable':
+        return { kind: 'row', row: { key: it.key, etag, ungradable: true, reason: r.reasons.join(',') } };
+      case 'imaging-error':
+        return { kind: 'row', row: { key: it.key, etag, error: `${r.code}: ${r.message}` } };
     }
+  }
+
+  /** Stops the inference thread and the decode threads (process shutdown, tests, benches). */
+  async close(): Promise<void> {
+    await this.cache.close();
+    await this.decoder.close();
   }
 
   /**
@@ -410,6 +455,11 @@ export class ScoringEngine {
     if (!mv) throw new ScoringError('not-found', `model version ${id} does not exist`);
     return mv;
   }
+}
+
+/** Decode threads when SCORING_DECODE_THREADS is unset: a quarter of the cores, at least one. */
+export function defaultDecodeThreads(): number {
+  return Math.max(1, Math.round(availableParallelism() / 4));
 }
 
 /** The planned ETag, or the MD5 ETag of `buf` when the planned one is an MD5 ETag of other bytes. */

@@ -20,7 +20,12 @@ export interface ScoringDeps {
     WorkerConfig,
     'INTAKE_PREFIX' | 'MODEL_BACKEND' | 'NIGHTLY_ENABLED' | 'NIGHTLY_CRON' | 'NIGHTLY_TZ'
   > &
-    Partial<Pick<WorkerConfig, 'SCORING_ENGINE'>>;
+    Partial<
+      Pick<
+        WorkerConfig,
+        'SCORING_ENGINE' | 'SCORING_ORT_PROVIDERS' | 'SCORING_ORT_THREADS' | 'SCORING_DECODE_THREADS'
+      >
+    >;
   logger: ScoringLogger;
   /**
    * Keys per ScoreChunk job, 1–10,000. Default 64 (about 2–20 s of work per chunk on one CPU core
@@ -28,9 +33,12 @@ export interface ScoringDeps {
    * table overrides it at plan time.
    */
   chunkSize?: number;
-  /** Images per forward pass, 1–256. Default 8 (the event loop is yielded between passes). */
+  /**
+   * Largest forward pass, 1–256 images. Default 8. Passes are shared by the chunks scoring with the
+   * same model at once, and smaller while decoding cannot keep up (batcher.ts).
+   */
   batchSize?: number;
-  /** Images fetched and decoded ahead of inference, 1–64. Default 4. */
+  /** Images of one chunk fetched and decoded ahead of inference, 1–256. Default 16. */
   prefetch?: number;
 }
 
@@ -38,7 +46,7 @@ export interface ScoringDeps {
 export const CHUNK_SIZE_SETTING = 'scoring.chunkSize';
 export const DEFAULT_CHUNK_SIZE = 64;
 export const DEFAULT_BATCH_SIZE = 8;
-export const DEFAULT_PREFETCH = 4;
+export const DEFAULT_PREFETCH = 16;
 
 /** Id of the BullMQ job scheduler that fires NightlyRescore (defined with the job contract). */
 export { NIGHTLY_SCHEDULER_ID } from '@fundus/jobs';
