@@ -8,7 +8,9 @@
  * - anchor "ORT model alone": an `onnxruntime-node` CPU session on `exportOnnx(model)`, over the
  *   already-preprocessed tensors, batch 8 (the engine's default), after a warm-up, main thread.
  * - "end to end, ORT": ScoringEngine with SCORING_ENGINE=onnx (the inference thread exports the tfjs
- *   model once when loading it, outside the timed part), 1 and 2 chunks in flight.
+ *   model once when loading it, outside the timed part), pipelined (decode pool of
+ *   SCORING_DECODE_THREADS, default cores/4, shared batcher) with 1 and 2 chunks in flight, and with
+ *   decoding on the main thread (SCORING_DECODE_THREADS=0, prefetch 4), 2 chunks in flight.
  * - "tfjs-wasm": model alone (`predictProbabilities`, wasm backend) and end to end with
  *   SCORING_ENGINE=tfjs, MODEL_BACKEND=wasm, 1 chunk at a time — one round each (slow).
  */
@@ -56,6 +58,17 @@ async function modelVersion(prisma: PrismaClient, uri: string, runId: string) {
   return prisma.modelVersion.create({
     data: { runId, format: 'tfjs-layers', uri, architecture: arch, inputSize: size, threshold: 0.5 },
   });
+}
+
+/** Wall-clock seconds and CPU seconds (user + system, every thread of this process). */
+interface Timing {
+  s: number;
+  cpu: number;
+}
+
+function timing(t0: number, c0: NodeJS.CpuUsage): Timing {
+  const c = process.cpuUsage(c0);
+  return { s: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
 }
 
 async function main(): Promise<void> {
@@ -108,7 +121,7 @@ async function main(): Promise<void> {
     const run = await prisma.run.create({ data: { datasetId: ds.id, seed: 1, config: {} } });
     // One version per end-to-end pass (same files), so no pass finds predictions to skip.
     const versions: ModelVersion[] = [];
-    for (let i = 0; i < 2 * ROUNDS + 2; i++) {
+    for (let i = 0; i < 3 * ROUNDS + 2; i++) {
       const r =
         i === 0 ? run : await prisma.run.create({ data: { datasetId: ds.id, seed: 2 + i, config: {} } });
       versions.push(await modelVersion(prisma, store.uriFor('models/bench'), r.id));
@@ -116,16 +129,18 @@ async function main(): Promise<void> {
 
     // Decode alone (and the tensors for the model-alone anchor).
     const t = performance.now();
+    const c = process.cpuUsage();
     const tensors: Float32Array[] = [];
     for (const j of jpegs) tensors.push((await preprocess(j, { size })).data);
-    const decodeS = (performance.now() - t) / 1000;
+    const decode = timing(t, c);
 
     const per = size * size * 3;
     const x = new Float32Array(images * per);
     tensors.forEach((d, i) => x.set(d, i * per));
     const session = await ort.InferenceSession.create(exportOnnx(model), { executionProviders: ['cpu'] });
-    const ortPass = async () => {
+    const ortPass = async (): Promise<Timing> => {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       for (let i = 0; i < images; i += 8) {
         const m = Math.min(8, images - i);
         await session.run({
@@ -137,14 +152,15 @@ async function main(): Promise<void> {
           ]),
         });
       }
-      return (performance.now() - t0) / 1000;
+      return timing(t0, c0);
     };
     await ortPass(); // warm-up
     await predictProbabilities(model, x.subarray(0, Math.min(images, 8) * per), 8); // warm-up
-    const tfjsAlone = async () => {
+    const tfjsAlone = async (): Promise<Timing> => {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       await predictProbabilities(model, x, 8);
-      return (performance.now() - t0) / 1000;
+      return timing(t0, c0);
     };
 
     const logger = {
@@ -152,7 +168,7 @@ async function main(): Promise<void> {
       warn: (m: string) => console.warn(m),
       error: (m: string) => console.error(m),
     };
-    const makeEngine = (engine: 'onnx' | 'tfjs') =>
+    const makeEngine = (engine: 'onnx' | 'tfjs', decodeThreads?: number, prefetch?: number) =>
       new ScoringEngine({
         prisma,
         store,
@@ -164,24 +180,38 @@ async function main(): Promise<void> {
           NIGHTLY_ENABLED: false,
           NIGHTLY_CRON: '0 2 * * *',
           NIGHTLY_TZ: 'UTC',
+          SCORING_ORT_PROVIDERS: 'cpu',
+          SCORING_DECODE_THREADS: decodeThreads,
         },
         logger,
         chunkSize: CHUNK,
+        prefetch,
       });
     const engine = makeEngine('onnx');
+    // Decoding on the main thread (libuv's pool) with a 4-image prefetch, as before the decode pool.
+    const mainEngine = makeEngine('onnx', 0, 4);
     const wasmEngine = makeEngine('tfjs');
     const warm = await prisma.scoringJob.create({
       data: { modelVersionId: versions[0].id, prefix: 'none/' },
     });
     await engine.plan(warm.id);
+    // Start the decode threads outside the timed part.
+    await Promise.all(
+      Array.from({ length: engine.decoder.threads }, () => engine.decoder.prepare(jpegs[0], size)),
+    );
 
-    const runJob = async (mv: ModelVersion, parallel: number, eng: ScoringEngine = engine) => {
+    const runJob = async (
+      mv: ModelVersion,
+      parallel: number,
+      eng: ScoringEngine = engine,
+    ): Promise<Timing> => {
       // Load the model outside the timed part (a worker keeps its champion loaded).
       await eng.cache.use(mv, async (m) => {
-        if (m.engine !== (eng === engine ? 'onnx' : 'tfjs')) throw new Error(`wrong engine ${m.engine}`);
+        if (m.engine !== (eng === wasmEngine ? 'tfjs' : 'onnx')) throw new Error(`wrong engine ${m.engine}`);
       });
       const job = await prisma.scoringJob.create({ data: { modelVersionId: mv.id, prefix: 'intake/' } });
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const plan = await eng.plan(job.id);
       let next = 0;
       await Promise.all(
@@ -189,7 +219,7 @@ async function main(): Promise<void> {
           while (next < plan.chunks) await eng.scoreChunk(job.id, next++);
         }),
       );
-      const s = (performance.now() - t0) / 1000;
+      const s = timing(t0, c0);
       const done = await prisma.scoringJob.findUniqueOrThrow({ where: { id: job.id } });
       if (done.status !== 'succeeded' || done.scored + done.ungradable + done.failed !== images) {
         throw new Error(`bench job did not score everything: ${JSON.stringify(done)}`);
@@ -197,34 +227,49 @@ async function main(): Promise<void> {
       return s;
     };
     // Rounds alternate anchor and end to end, so load from other processes hits both alike.
-    const model1: number[] = [];
-    const e2e1: number[] = [];
-    const model2: number[] = [];
-    const e2e2: number[] = [];
+    const model1: Timing[] = [];
+    const e2e1: Timing[] = [];
+    const model2: Timing[] = [];
+    const e2e2: Timing[] = [];
+    const model3: Timing[] = [];
+    const e2e3: Timing[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       model1.push(await ortPass());
-      e2e1.push(await runJob(versions[2 * r], 1));
+      e2e1.push(await runJob(versions[3 * r], 1));
       model2.push(await ortPass());
-      e2e2.push(await runJob(versions[2 * r + 1], 2));
+      e2e2.push(await runJob(versions[3 * r + 1], 2));
+      model3.push(await ortPass());
+      e2e3.push(await runJob(versions[3 * r + 2], 2, mainEngine));
     }
-    const wasmAloneS = await tfjsAlone();
-    const wasmE2eS = await runJob(versions[2 * ROUNDS], 1, wasmEngine);
+    const wasmAloneT = await tfjsAlone();
+    const wasmE2eT = await runJob(versions[3 * ROUNDS], 1, wasmEngine);
     await session.release();
     model.dispose();
-    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-    const modelS = median([...model1, ...model2]);
+    const median = (v: Timing[]) => [...v].sort((a, b) => a.s - b.s)[Math.floor(v.length / 2)];
+    const modelT = median([...model1, ...model2, ...model3]);
+    const decodeT: Timing = decode;
 
-    const rate = (s: number) => images / s;
+    const rate = (t: Timing) => images / t.s;
     const rows = [
-      ['ORT model alone (anchor), median of ' + 2 * ROUNDS, modelS],
-      ['decode alone', decodeS],
-      ['end to end ORT, 1 chunk at a time, median of ' + ROUNDS, median(e2e1)],
-      ['end to end ORT, 2 chunks at a time, median of ' + ROUNDS, median(e2e2)],
-      ['tfjs-wasm model alone, 1 pass', wasmAloneS],
-      ['end to end tfjs-wasm, 1 chunk at a time, 1 pass', wasmE2eS],
+      ['ORT model alone (anchor), median of ' + 3 * ROUNDS, modelT],
+      ['decode alone (main thread, one image at a time)', decodeT],
+      [
+        `end to end ORT, pipelined (${engine.decoder.threads} decode threads), 1 chunk at a time, median of ${ROUNDS}`,
+        median(e2e1),
+      ],
+      [
+        `end to end ORT, pipelined (${engine.decoder.threads} decode threads), 2 chunks at a time, median of ${ROUNDS}`,
+        median(e2e2),
+      ],
+      [
+        'end to end ORT, decode on the main thread (prefetch 4), 2 chunks at a time, median of ' + ROUNDS,
+        median(e2e3),
+      ],
+      ['tfjs-wasm model alone, 1 pass', wasmAloneT],
+      ['end to end tfjs-wasm, 1 chunk at a time, 1 pass', wasmE2eT],
     ] as const;
-    const ratios = (e: number[], m: number[]) =>
-      e.map((s, i) => `${((m[i] / s) * 100).toFixed(0)}%`).join(', ');
+    const ratios = (e: Timing[], m: Timing[]) =>
+      e.map((t, i) => `${((m[i].s / t.s) * 100).toFixed(0)}%`).join(', ');
     console.log(`date: ${new Date().toISOString()}`);
     console.log(
       `load average (1, 5, 15 min) at the end: ${loadavg()
@@ -232,7 +277,7 @@ async function main(): Promise<void> {
         .join(', ')}`,
     );
     console.log(
-      `per round, end to end vs the anchor measured just before it: 1 chunk ${ratios(e2e1, model1)}; 2 chunks ${ratios(e2e2, model2)}`,
+      `per round, end to end vs the anchor measured just before it: pipelined 1 chunk ${ratios(e2e1, model1)}; pipelined 2 chunks ${ratios(e2e2, model2)}; main-thread decode 2 chunks ${ratios(e2e3, model3)}`,
     );
     console.log(
       `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, tfjs backend ${info.backend}, onnxruntime-node ${ort.env.versions.node ?? '?'}`,
@@ -240,15 +285,19 @@ async function main(): Promise<void> {
     console.log(
       `images: ${images} synthetic JPEGs ${width}×${Math.round((width * 3) / 4)}, model ${arch} at ${size} px, batch 8, chunk ${CHUNK}`,
     );
-    console.log('| path | seconds | img/s | vs model alone |');
-    console.log('|---|---|---|---|');
-    for (const [name, s] of rows) {
+    console.log(
+      'CPU ms/image: user + system time of this whole process (all threads, s3rver included; PostgreSQL not) per image',
+    );
+    console.log('| path | seconds | img/s | vs model alone | CPU ms/image |');
+    console.log('|---|---|---|---|---|');
+    for (const [name, t] of rows) {
       console.log(
-        `| ${name} | ${s.toFixed(2)} | ${rate(s).toFixed(1)} | ${((rate(s) / rate(modelS)) * 100).toFixed(0)}% |`,
+        `| ${name} | ${t.s.toFixed(2)} | ${rate(t).toFixed(1)} | ${((rate(t) / rate(modelT)) * 100).toFixed(0)}% | ${((t.cpu / images) * 1000).toFixed(1)} |`,
       );
     }
-    await engine.cache.close();
-    await wasmEngine.cache.close();
+    await engine.close();
+    await mainEngine.close();
+    await wasmEngine.close();
   } finally {
     await queues.obliterateAll().catch(() => undefined);
     await queues.close();
