@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSyntheticDataset } from '@fundus/imaging';
 import { JobQueues, redisConnection } from '@fundus/jobs';
-import { rocAuc } from '@fundus/metrics';
+import { probabilityBins, rocAuc } from '@fundus/metrics';
 import { fundusJpeg } from '../support/builders';
 import { testEnv } from '../support/env';
 import { spawnTs, type Spawned } from '../support/processes';
@@ -156,6 +156,23 @@ describe('API resources with a real worker', () => {
     expect([...sens].sort((a, b) => a - b)).toEqual(sens);
     const positives = stored.labels.filter((l) => l === 1).length;
     expect(thresholdTable[thresholdTable.length - 1]).toMatchObject({ tp: positives, fn: 0 });
+  });
+
+  it("serves the run's stored validation and test scores, which the details leave out", async () => {
+    const res = await call(api, 'GET', `/runs/${runId}/scores`, { key: viewer });
+    expect(res.status).toBe(200);
+    const row = await api.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+    const val = row.valMetrics as { labels: number[]; scores: number[] };
+    const test = row.testMetrics as { labels: number[]; scores: number[]; auc: number };
+    expect(res.body.validation).toEqual({ labels: val.labels, scores: val.scores });
+    expect(res.body.test).toEqual({ labels: test.labels, scores: test.scores });
+    expect(res.body.threshold).toBe(row.threshold);
+    // The stored test AUC is the one the test scores give.
+    expect(rocAuc(test.labels, test.scores)).toBeCloseTo(test.auc, 12);
+    const detail = await call(api, 'GET', `/runs/${runId}`, { key: viewer });
+    expect(detail.body.testMetrics.auc).toBe(test.auc);
+    expect(detail.body.testMetrics.labels).toBeUndefined();
+    expect(detail.body.testMetrics.scores).toBeUndefined();
   });
 
   it('downloads the report and the model files', async () => {
@@ -362,6 +379,34 @@ describe('API resources with a real worker', () => {
       { key: viewer },
     );
     expect(none.body.items).toEqual([]);
+    // The histogram counts every matching prediction in equal-width bins, like libs/metrics.
+    const everything = await api.prisma.prediction.findMany({
+      where: { modelVersionId, key: { startsWith: 'intake/' } },
+    });
+    expect(everything.length).toBeGreaterThan(0);
+    const probs = everything.map((p) => p.probability).filter((p): p is number => p !== null);
+    const hist = await call(
+      api,
+      'GET',
+      `/predictions/histogram?prefix=intake/&modelVersionId=${modelVersionId}&bins=5`,
+      {
+        key: viewer,
+      },
+    );
+    expect(hist.status).toBe(200);
+    expect(hist.body.edges).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+    expect(hist.body.counts).toEqual(probabilityBins(probs, 5));
+    expect(hist.body.scored).toBe(probs.length);
+    expect(hist.body.unscored).toBe(everything.length - probs.length);
+    const diseaseOnly = await call(
+      api,
+      'GET',
+      `/predictions/histogram?prefix=intake/&modelVersionId=${modelVersionId}&label=1`,
+      { key: viewer },
+    );
+    expect(diseaseOnly.body.scored).toBe(
+      everything.filter((p) => (p as { label?: number }).label === 1).length,
+    );
   });
 
   it('changes the nightly schedule (stored, applied to the queue scheduler, audited)', async () => {

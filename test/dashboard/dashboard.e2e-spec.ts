@@ -1,11 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { writeSyntheticDataset } from '@fundus/imaging';
-import { JobQueues, redisConnection } from '@fundus/jobs';
-import { metricsAtThreshold } from '@fundus/metrics';
+import { makeBadFiles, writeSyntheticDataset } from '@fundus/imaging';
+import { JobName, JobQueues, QueueName, redisConnection } from '@fundus/jobs';
+import { metricsAtThreshold, probabilityBins, rocAuc } from '@fundus/metrics';
 import { call, readEvents, startApi, type TestApi } from '../api/support';
 import { testEnv } from '../support/env';
 import { ROOT, spawnTs, type Spawned } from '../support/processes';
@@ -83,7 +91,7 @@ describe('dashboard in a browser', () => {
       'apps/gpu-worker/src/main.ts',
       testEnv({
         QUEUE_PREFIX: queuePrefix,
-        WORKER_QUEUES: 'training,sweeps',
+        WORKER_QUEUES: 'training,sweeps,scoring',
         STORAGE_URI: `file://${storageRoot}`,
         CACHE_DIR: mkdtempSync(join(tmpdir(), 'fundus-cache-')),
         MODEL_BACKEND: 'cpu',
@@ -188,7 +196,7 @@ describe('dashboard in a browser', () => {
 
   it('opens a run; the threshold slider gives the numbers of libs/metrics at that threshold', async () => {
     await page.locator(`a[href="#/runs/${runId}"]`).click();
-    await page.getByLabel(/^Threshold/).waitFor();
+    await page.getByRole('slider', { name: /^Threshold/ }).waitFor();
     const stored = (await api.prisma.run.findUniqueOrThrow({ where: { id: runId } })).valMetrics as {
       labels: number[];
       scores: number[];
@@ -198,7 +206,7 @@ describe('dashboard in a browser', () => {
     // Thresholds on the slider's 0.001 grid: 0, 1, near the median score and just above it.
     const grid = (x: number) => Math.min(1, Math.max(0, Math.round(x * 1000) / 1000));
     for (const t of [0, 1, grid(mid), grid(mid + 0.001), grid(sorted[1])]) {
-      await page.getByLabel(/^Threshold/).fill(String(t));
+      await page.getByRole('slider', { name: /^Threshold/ }).fill(String(t));
       await expectText(page.getByTestId('threshold-value'), new RegExp(`^${t.toFixed(3)}$`));
       const want = metricsAtThreshold(stored.labels, stored.scores, t);
       for (const k of ['sensitivity', 'specificity', 'ppv', 'npv'] as const) {
@@ -210,14 +218,52 @@ describe('dashboard in a browser', () => {
         expect(Number(await page.locator(`td[data-cell="${k}"]`).textContent())).toBe(want[k]);
     }
     // Keyboard: arrow keys move the slider by one step.
-    const slider = page.getByLabel(/^Threshold/);
+    const slider = page.getByRole('slider', { name: /^Threshold/ });
     await slider.fill('0.5');
     await slider.focus();
     await page.keyboard.press('ArrowRight');
     await expectText(page.getByTestId('threshold-value'), /^0\.501$/);
     const want = metricsAtThreshold(stored.labels, stored.scores, 0.501);
     expect(Number(await page.locator('td[data-cell="tp"]').textContent())).toBe(want.tp);
-    expect(await page.getByRole('img', { name: /ROC/ }).count()).toBe(1);
+    // Charts are the Vega-Lite specs of libs/metrics drawn by Vega as SVG.
+    for (const name of ['roc', 'pr', 'confusion', 'sens-spec', 'calibration', 'loss'])
+      await page.locator(`figure[data-chart="${name}"]:not([data-rendered="0"]) svg`).first().waitFor();
+    expect(await page.getByRole('figure', { name: /^ROC curve \(validation\)/ }).count()).toBe(1);
+    // The test split's stored scores: the same slider, the same library.
+    const testScores = (await api.prisma.run.findUniqueOrThrow({ where: { id: runId } })).testMetrics as {
+      labels: number[];
+      scores: number[];
+    };
+    expect(testScores.labels).toHaveLength(8);
+    await page.getByRole('radio', { name: 'test', exact: true }).check();
+    await slider.fill('0.42');
+    await expectText(page.getByTestId('threshold-value'), /^0\.420$/);
+    const wantTest = metricsAtThreshold(testScores.labels, testScores.scores, 0.42);
+    await page.waitForFunction(
+      (tp) => document.querySelector('td[data-cell="tp"]')?.textContent === String(tp),
+      wantTest.tp,
+    );
+    for (const k of ['tn', 'fp', 'fn'] as const)
+      expect(Number(await page.locator(`td[data-cell="${k}"]`).textContent())).toBe(wantTest[k]);
+    // The details no longer carry the raw scores (they have their own endpoint).
+    const detail = await call(api, 'GET', `/runs/${runId}`, { key: api.keys.viewer.secret });
+    expect(detail.body.testMetrics.auc).toBeGreaterThanOrEqual(0);
+    expect(detail.body.testMetrics.scores).toBeUndefined();
+    // Every model file can be downloaded, weights included, byte for byte.
+    const files = readdirSync(join(storageRoot, 'runs', runId, 'model'));
+    expect(files).toEqual(expect.arrayContaining(['model.json', 'weights.bin']));
+    for (const f of ['model.json', 'weights.bin']) {
+      const [dl] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: `Download ${f}` }).click(),
+      ]);
+      expect(dl.suggestedFilename()).toBe(f);
+      expect(statSync((await dl.path())!).size).toBe(
+        statSync(join(storageRoot, 'runs', runId, 'model', f)).size,
+      );
+    }
+    await page.getByRole('radio', { name: /^validation/ }).check();
+    await page.getByRole('button', { name: 'Back to the operating threshold' }).click();
     const summary = (await api.prisma.run.findUniqueOrThrow({ where: { id: runId } })).testMetrics as {
       aucCi: { lower: number; upper: number } | null;
     };
@@ -280,15 +326,22 @@ describe('dashboard in a browser', () => {
     const byAlpha = (a: number) =>
       shown.trials.find((t: { config: { loss: { alpha: number } } }) => t.config.loss.alpha === a).objective;
     expect(cells).toEqual([Number(byAlpha(0.5).toFixed(3)), Number(byAlpha(2).toFixed(3))]);
+    await page.locator('figure[data-chart="sweep-heatmap"]:not([data-rendered="0"]) svg').waitFor();
     await page.getByLabel('Overlay the ROC of trial 0').check();
     await page.getByLabel('Overlay the ROC of trial 1').check();
-    const overlay = page.getByRole('img', { name: 'ROC of the chosen trials (validation)' });
+    const overlay = page.locator('figure[data-chart="roc-overlay"]:not([data-rendered="0"]) svg');
     await overlay.waitFor();
-    expect(await overlay.locator('polyline').count()).toBe(2);
+    // The legend names each trial with the AUC libs/metrics gives for its stored validation scores.
+    const legend = await overlay.textContent();
+    for (const index of [0, 1]) {
+      const trial = shown.trials.find((t: { trialIndex: number }) => t.trialIndex === index);
+      const v = (await api.prisma.run.findUniqueOrThrow({ where: { id: trial.id } })).valMetrics as {
+        labels: number[];
+        scores: number[];
+      };
+      expect(legend).toContain(`trial ${index} (AUC ${rocAuc(v.labels, v.scores).toFixed(3)})`);
+    }
     await shot('sweep');
-    await page.getByRole('link', { name: 'Scoring' }).click();
-    await page.getByRole('heading', { name: 'Scoring jobs' }).waitFor();
-    await shot('scoring');
     await page.getByRole('link', { name: 'Queues' }).click();
     const counts = page.getByRole('table', { name: 'Queue counts' });
     await counts.waitFor();
@@ -301,6 +354,135 @@ describe('dashboard in a browser', () => {
     );
     expect(training.counts.completed).toBeGreaterThanOrEqual(2);
     await shot('queues');
+  });
+
+  it('scores a folder: live job progress, predictions searchable and filterable, histogram of all', async () => {
+    const detail = await call(api, 'GET', `/runs/${runId}`, { key: api.keys.viewer.secret });
+    const modelVersionId = detail.body.models[0].id as string;
+    const intake = join(storageRoot, 'intake-dash');
+    mkdirSync(intake, { recursive: true });
+    for (const cls of ['normal', 'disease']) {
+      const dir = join(storageRoot, 'datasets', 'dash-e2e', 'test', cls);
+      for (const f of readdirSync(dir)) copyFileSync(join(dir, f), join(intake, `${cls}-${f}`));
+    }
+    for (const b of (await makeBadFiles()).filter((x) => ['all-black', 'random-bytes'].includes(x.name)))
+      writeFileSync(join(intake, `bad-${b.fileName}`), b.bytes);
+    await page.getByRole('link', { name: 'Scoring' }).click();
+    await page.getByRole('heading', { name: 'Scoring jobs' }).waitFor();
+    const job = await call(api, 'POST', '/scoring-jobs', {
+      key: api.keys.researcher.secret,
+      json: { modelVersionId, prefix: 'intake-dash/' },
+    });
+    expect(job.status).toBe(201);
+    const jobId = job.body.id as string;
+    await page.reload();
+    const bar = page.locator(`progress[aria-label="Progress of scoring job ${jobId.slice(0, 8)}"]`);
+    await bar.waitFor();
+    // The row follows the job's events to its end without a reload.
+    await page
+      .locator(`progress[aria-label="Progress of scoring job ${jobId.slice(0, 8)}"][data-status="succeeded"]`)
+      .waitFor({ timeout: 90_000 });
+    expect(await bar.evaluate((el) => (el as HTMLProgressElement).value)).toBe(1);
+    const rows = await api.prisma.prediction.findMany({ where: { scoringJobId: jobId } });
+    expect(rows).toHaveLength(10);
+    expect(await page.locator(`tr[data-job-id="${jobId}"]`).textContent()).toContain(
+      `${rows.filter((r) => r.probability !== null).length} scored`,
+    );
+    const search = page.getByRole('search', { name: 'Predictions' });
+    await search.getByLabel('Model version').selectOption(modelVersionId);
+    await search.getByLabel('Key prefix').fill('intake-dash/disease-');
+    await page.waitForFunction(
+      () => document.querySelectorAll('table[aria-label="Predictions"] tbody tr').length === 4,
+    );
+    const keys = await page
+      .locator('table[aria-label="Predictions"] tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-key')));
+    expect(keys).toEqual(
+      rows
+        .map((r) => r.key)
+        .filter((k) => k.startsWith('intake-dash/disease-'))
+        .sort(),
+    );
+    await search.getByLabel('Key prefix').fill('intake-dash/');
+    await search.getByLabel('Ungradable').selectOption('true');
+    const ungradable = rows.filter((r) => r.ungradable).map((r) => r.key);
+    expect(ungradable.length).toBeGreaterThanOrEqual(1);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('table[aria-label="Predictions"] tbody tr').length === n,
+      ungradable.length,
+    );
+    expect(await page.locator('table[aria-label="Predictions"] tbody').textContent()).toContain('yes (');
+    await search.getByLabel('Ungradable').selectOption('');
+    await search.getByLabel('Label').selectOption('1');
+    const disease = rows.filter((r) => r.label === 1);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('table[aria-label="Predictions"] tbody tr').length === n,
+      disease.length,
+    );
+    await search.getByLabel('Label').selectOption('');
+    // The histogram counts every matching prediction, binned like libs/metrics.
+    const probs = rows.map((r) => r.probability).filter((p): p is number => p !== null);
+    await expectText(
+      page.getByTestId('prediction-totals'),
+      new RegExp(`^10 matching predictions: ${probs.length} scored, ${10 - probs.length} without`),
+    );
+    const hist = await call(
+      api,
+      'GET',
+      `/predictions/histogram?prefix=intake-dash/&modelVersionId=${modelVersionId}`,
+      { key: api.keys.viewer.secret },
+    );
+    expect(hist.body.counts).toEqual(probabilityBins(probs, 10));
+    await page.locator('figure[data-chart="histogram"]:not([data-rendered="0"]) svg').waitFor();
+    await shot('scoring');
+  });
+
+  it('lists a failed job with its error and lets an admin retry it', async () => {
+    const queues = new JobQueues(redisConnection(process.env.REDIS_URL!), queuePrefix);
+    const missing = '00000000-0000-4000-8000-00000000dead';
+    const failedJob = await queues.enqueue(JobName.TrainModel, { runId: missing });
+    const training = queues.queue(QueueName.Training);
+    for (let i = 0; i < 300 && (await training.getJobState(failedJob.id!)) !== 'failed'; i++)
+      await new Promise((r) => setTimeout(r, 200));
+    expect(await training.getJobState(failedJob.id!)).toBe('failed');
+    await page.getByRole('link', { name: 'Queues' }).click();
+    await page.getByRole('button', { name: 'Show failed jobs of training' }).click();
+    const table = page.getByRole('table', { name: 'Failed jobs' });
+    await table.waitFor();
+    const row = table.locator('tr', { hasText: `#${failedJob.id}` });
+    await expectText(row, new RegExp(`run ${missing} does not exist`));
+    await shot('queues-failed');
+    const before = (await training.getJob(failedJob.id!))!.attemptsMade;
+    await row.getByRole('button', { name: `Retry job ${failedJob.id}` }).click();
+    // Retried: the worker runs it again (and it fails again, the run still does not exist).
+    for (let i = 0; i < 300; i++) {
+      const j = await training.getJob(failedJob.id!);
+      if (j && j.attemptsMade > before && (await j.getState()) === 'failed') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect((await training.getJob(failedJob.id!))!.attemptsMade).toBeGreaterThan(before);
+    await (await training.getJob(failedJob.id!))!.remove();
+    await queues.close();
+    // A viewer is offered no queues at all.
+    await signIn(api.keys.viewer.secret);
+    await page.goto(`${api.base}/#/queues`);
+    await expectText(page.locator('main'), /Only admins can see the queues/);
+    await signIn(api.keys.admin.secret);
+  });
+
+  it('fits a tablet screen without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 820, height: 1180 });
+    for (const hash of ['#/runs', `#/runs/${runId}`, '#/models', '#/scoring']) {
+      await page.goto(`${api.base}/${hash}`);
+      await page.locator('main h1').waitFor();
+      await page.waitForLoadState('networkidle');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect({ hash, overflow }).toEqual({ hash, overflow: 0 });
+    }
+    await page.goto(`${api.base}/#/runs/${runId}`);
+    await page.locator('figure[data-chart="roc"]:not([data-rendered="0"]) svg').waitFor();
+    await shot('run-tablet');
+    await page.setViewportSize({ width: 1280, height: 860 });
   });
 
   it('shows a progress bar advancing while a run trains', async () => {

@@ -17,6 +17,27 @@ export interface RunCurves {
   n: number;
 }
 
+/** Labels and scores stored with a split's metrics (`{ labels, scores, ... }` JSON), else null. */
+export function storedScores(metrics: unknown): { labels: number[]; scores: number[] } | null {
+  const v = metrics as { labels?: unknown; scores?: unknown } | null;
+  if (
+    !v ||
+    !Array.isArray(v.labels) ||
+    !Array.isArray(v.scores) ||
+    v.labels.length !== v.scores.length ||
+    v.labels.length === 0
+  )
+    return null;
+  return { labels: v.labels as number[], scores: v.scores as number[] };
+}
+
+/** A stored metrics JSON object without its raw `labels` and `scores` arrays (for run details). */
+export function withoutScores(metrics: unknown): unknown {
+  if (!metrics || typeof metrics !== 'object' || Array.isArray(metrics)) return metrics;
+  const { labels: _labels, scores: _scores, ...rest } = metrics as Record<string, unknown>;
+  return rest;
+}
+
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 function thin<T>(rows: T[], max: number): T[] {
@@ -31,18 +52,11 @@ function thin<T>(rows: T[], max: number): T[] {
  * operating threshold was chosen). Null when the run stored no scores or they hold one class only.
  */
 export function runCurves(valMetrics: unknown, maxRows = 200): RunCurves | null {
-  const v = valMetrics as { labels?: unknown; scores?: unknown } | null;
-  if (
-    !v ||
-    !Array.isArray(v.labels) ||
-    !Array.isArray(v.scores) ||
-    v.labels.length !== v.scores.length ||
-    v.labels.length === 0
-  )
-    return null;
+  const v = storedScores(valMetrics);
+  if (!v) return null;
   let c;
   try {
-    c = cumulativeCounts(v.labels as number[], v.scores as number[]);
+    c = cumulativeCounts(v.labels, v.scores);
   } catch {
     return null; // malformed stored scores: show the run without curves
   }

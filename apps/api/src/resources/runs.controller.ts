@@ -23,7 +23,7 @@ import { streamProgress } from '../common/sse';
 import { OBJECT_STORE } from '../common/tokens';
 import { parseId, parseInput, RequestValidationError } from '../common/validation';
 import { assertOwnerOrAdmin } from './ownership';
-import { runCurves } from './run-curves';
+import { runCurves, storedScores, withoutScores } from './run-curves';
 import { createRunBody, listRunsQuery } from './schemas';
 
 /** Columns of a run in lists: everything but the stored validation scores and full metrics. */
@@ -130,9 +130,35 @@ export class RunsController {
       include: { epochs: { orderBy: { epoch: 'asc' } }, models: { orderBy: { createdAt: 'asc' } } },
     });
     if (!run) throw new NotFoundException(`run ${id} does not exist`);
-    const { valMetrics, ...rest } = run;
+    const { valMetrics, testMetrics, ...rest } = run;
     const val = valMetrics as { atThreshold?: unknown } | null;
-    return { ...rest, valMetrics: val?.atThreshold ?? null, curves: runCurves(valMetrics) };
+    return {
+      ...rest,
+      valMetrics: val?.atThreshold ?? null,
+      testMetrics: withoutScores(testMetrics),
+      curves: runCurves(valMetrics),
+    };
+  }
+
+  /**
+   * The run's stored labels and scores: validation (where the operating threshold was chosen) and
+   * test (where it was evaluated). The dashboard recomputes metrics at any threshold from them with
+   * libs/metrics. A split is null when the run stored no scores for it (not finished, or older run).
+   */
+  @Get(':id/scores')
+  async scores(@Param('id') id: string) {
+    const run = await this.prisma.run.findUnique({
+      where: { id: parseId(id) },
+      select: { id: true, status: true, threshold: true, valMetrics: true, testMetrics: true },
+    });
+    if (!run) throw new NotFoundException(`run ${id} does not exist`);
+    return {
+      runId: run.id,
+      status: run.status,
+      threshold: run.threshold,
+      validation: storedScores(run.valMetrics),
+      test: storedScores(run.testMetrics),
+    };
   }
 
   @Post(':id/cancel')

@@ -104,20 +104,42 @@ export const listScoringJobsQuery = z
   })
   .strict();
 
+/** Filters shared by the prediction list and its histogram. */
+const predictionFilterFields = {
+  key: z.string().min(1).max(1024).optional(),
+  prefix: z.string().min(1).max(1024).optional(),
+  modelVersionId: uuidSchema.optional(),
+  label: z.enum(['0', '1'], { error: 'must be 0 (normal) or 1 (disease)' }).transform(Number).optional(),
+  ungradable: queryBool.optional(),
+  from: queryDate.optional(),
+  to: queryDate.optional(),
+};
+const keyOrPrefix = {
+  message: 'give key or prefix, not both',
+  path: ['prefix'],
+};
+
 export const listPredictionsQuery = z
   .object({
-    key: z.string().min(1).max(1024).optional(),
-    prefix: z.string().min(1).max(1024).optional(),
-    modelVersionId: uuidSchema.optional(),
-    label: z.enum(['0', '1'], { error: 'must be 0 (normal) or 1 (disease)' }).transform(Number).optional(),
-    ungradable: queryBool.optional(),
-    from: queryDate.optional(),
-    to: queryDate.optional(),
+    ...predictionFilterFields,
     limit: queryLimit,
     cursor: z.string().max(512).optional(),
   })
   .strict()
-  .refine((q) => !(q.key && q.prefix), { message: 'give key or prefix, not both', path: ['prefix'] });
+  .refine((q) => !(q.key && q.prefix), keyOrPrefix);
+
+export const predictionHistogramQuery = z
+  .object({
+    ...predictionFilterFields,
+    bins: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(2, 'must be at least 2').max(100, 'must be at most 100'))
+      .optional(),
+  })
+  .strict()
+  .refine((q) => !(q.key && q.prefix), keyOrPrefix);
 
 export const nightlyBody = z
   .object({

@@ -1,7 +1,27 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useDeferredValue, useEffect, useMemo, useState } from 'react';
+import {
+  aucFromCounts,
+  apFromCounts,
+  brierScore,
+  calibrationSpec,
+  classificationReport,
+  confusionMatrixSpec,
+  cumulativeCounts,
+  lossCurveSpec,
+  metricsAtThreshold,
+  prFromCounts,
+  prSpec,
+  reliabilityCurve,
+  rocFromCounts,
+  rocSpec,
+  sensSpecSpec,
+  thresholdTableFromCounts,
+  type BinaryMetrics,
+  type CumulativeCounts,
+} from '@fundus/metrics';
 import { api, session } from '../api';
-import { LineChart } from '../charts';
-import { atThreshold, fmt, type AtThreshold, type ThresholdRow } from '../metrics';
+import { VegaChart } from '../charts';
+import { fmt } from '../metrics';
 
 interface RunDetail {
   id: string;
@@ -14,12 +34,26 @@ interface RunDetail {
   epochs: Array<{ epoch: number; trainLoss: number; valLoss: number | null; valAuc: number | null }>;
   models: Array<{ id: string; version: number }>;
   testMetrics: TestSummary | null;
-  curves: {
-    n: number;
-    roc: Array<{ fpr: number; tpr: number }>;
-    pr: Array<{ recall: number; precision: number }>;
-    thresholdTable: ThresholdRow[];
-  } | null;
+}
+
+/** Labels and scores of one split as the run stored them (GET /runs/:id/scores). */
+interface SplitScores {
+  labels: number[];
+  scores: number[];
+}
+
+interface RunScores {
+  threshold: number | null;
+  validation: SplitScores | null;
+  test: SplitScores | null;
+}
+
+type Split = 'validation' | 'test';
+
+interface ModelFile {
+  name: string;
+  size: number;
+  href: string;
 }
 
 interface Interval {
@@ -94,21 +128,17 @@ async function download(path: string, name: string): Promise<void> {
   URL.revokeObjectURL(url);
 }
 
-const f1 = (p: number, r: number) => (p + r === 0 ? NaN : (2 * p * r) / (p + r));
-
-/** The seed's classification report layout (scikit-learn): per class, accuracy, averages. */
-export function ClassificationReport(props: { m: AtThreshold }) {
-  const m = props.m;
-  const nNormal = m.tn + m.fp;
-  const nDisease = m.tp + m.fn;
-  const n = nNormal + nDisease;
-  const rows: Array<[string, number, number, number]> = [
-    ['normal', m.npv, m.specificity, f1(m.npv, m.specificity)],
-    ['disease', m.ppv, m.sensitivity, f1(m.ppv, m.sensitivity)],
-  ];
-  const macro = [0, 1, 2].map((i) => ((rows[0][i + 1] as number) + (rows[1][i + 1] as number)) / 2);
-  const weighted = [0, 1, 2].map(
-    (i) => ((rows[0][i + 1] as number) * nNormal + (rows[1][i + 1] as number) * nDisease) / n,
+/** The seed's classification report layout (scikit-learn) from libs/metrics at threshold t. */
+export function ClassificationReportTable(props: { m: BinaryMetrics }) {
+  const r = classificationReport(props.m);
+  const row = (name: string, x: { precision: number; recall: number; f1: number; support: number }) => (
+    <tr key={name}>
+      <th scope="row">{name}</th>
+      <td>{fmt(x.precision)}</td>
+      <td>{fmt(x.recall)}</td>
+      <td>{fmt(x.f1)}</td>
+      <td>{x.support}</td>
+    </tr>
   );
   return (
     <table aria-label="Classification report">
@@ -122,58 +152,114 @@ export function ClassificationReport(props: { m: AtThreshold }) {
         </tr>
       </thead>
       <tbody>
-        {rows.map(([name, p, r, f], i) => (
-          <tr key={name}>
-            <th scope="row">{name}</th>
-            <td>{fmt(p)}</td>
-            <td>{fmt(r)}</td>
-            <td>{fmt(f)}</td>
-            <td>{i === 0 ? nNormal : nDisease}</td>
-          </tr>
-        ))}
+        {r.classes.map((c) => row(c.name, c))}
         <tr>
           <th scope="row">accuracy</th>
           <td></td>
           <td></td>
-          <td>{fmt(m.accuracy)}</td>
-          <td>{n}</td>
+          <td>{fmt(r.accuracy)}</td>
+          <td>{r.support}</td>
         </tr>
-        <tr>
-          <th scope="row">macro avg</th>
-          {macro.map((x, i) => (
-            <td key={i}>{fmt(x)}</td>
-          ))}
-          <td>{n}</td>
-        </tr>
-        <tr>
-          <th scope="row">weighted avg</th>
-          {weighted.map((x, i) => (
-            <td key={i}>{fmt(x)}</td>
-          ))}
-          <td>{n}</td>
-        </tr>
+        {row('macro avg', r.macroAvg)}
+        {row('weighted avg', r.weightedAvg)}
       </tbody>
     </table>
   );
 }
 
-/** One run: report at the chosen threshold, confusion matrix, ROC/PR/loss, threshold slider. */
+function countsOf(s: SplitScores | null): CumulativeCounts | null {
+  if (!s) return null;
+  try {
+    const c = cumulativeCounts(s.labels, s.scores);
+    return c.positives > 0 && c.negatives > 0 ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
+
+/**
+ * One run: the seed's report table, confusion matrix and rates at a threshold the slider chooses,
+ * recomputed with libs/metrics from the run's stored scores (validation, where the operating point
+ * was chosen, or test); ROC with the operating point, PR, sensitivity/specificity against threshold,
+ * calibration and loss curves drawn from the report's Vega-Lite specs; test metrics with CIs;
+ * downloads of the report and every model file.
+ */
 export function RunPage(props: { id: string }) {
   const [run, setRun] = useState<RunDetail | null>(null);
+  const [scores, setScores] = useState<RunScores | null>(null);
+  const [files, setFiles] = useState<ModelFile[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [t, setT] = useState(0.5);
+  const [split, setSplit] = useState<Split>('validation');
   useEffect(() => {
-    api<RunDetail>(`/runs/${props.id}`)
-      .then((r) => {
+    Promise.all([api<RunDetail>(`/runs/${props.id}`), api<RunScores>(`/runs/${props.id}/scores`)])
+      .then(([r, s]) => {
         setRun(r);
-        if (r.threshold !== null) setT(Number(r.threshold.toFixed(3)));
+        setScores(s);
+        if (r.threshold !== null) setT(Number(clamp01(r.threshold).toFixed(3)));
+        if (r.models.length > 0)
+          api<{ files: ModelFile[] }>(`/runs/${props.id}/model`)
+            .then((f) => setFiles(f.files))
+            .catch((e) => setError(String(e)));
       })
       .catch((e) => setError(String(e)));
   }, [props.id]);
-  const m = useMemo(() => (run?.curves ? atThreshold(run.curves.thresholdTable, t) : null), [run, t]);
+  const data = scores ? scores[split] : null;
+  const counts = useMemo(() => countsOf(data), [data]);
+  const m = useMemo(
+    () => (data && counts ? metricsAtThreshold(data.labels, data.scores, t) : null),
+    [data, counts, t],
+  );
+  // Charts follow the slider a beat behind, so dragging stays smooth.
+  const tChart = useDeferredValue(t);
+  const curves = useMemo(() => {
+    if (!data || !counts) return null;
+    return {
+      roc: rocFromCounts(counts),
+      auc: aucFromCounts(counts),
+      pr: prFromCounts(counts),
+      ap: apFromCounts(counts),
+      table: thresholdTableFromCounts(counts),
+      reliability: reliabilityCurve(data.labels, data.scores),
+      brier: brierScore(data.labels, data.scores),
+    };
+  }, [data, counts]);
+  const specs = useMemo(() => {
+    if (!data || !curves) return null;
+    const at = metricsAtThreshold(data.labels, data.scores, tChart);
+    const point = {
+      threshold: tChart,
+      sensitivity: at.sensitivity,
+      specificity: at.specificity,
+      ppv: at.ppv,
+    };
+    return {
+      roc: rocSpec(curves.roc, curves.auc, point, `ROC, ${split} (AUC ${curves.auc.toFixed(4)})`),
+      pr: prSpec(curves.pr, curves.ap, at.prevalence, point),
+      confusion: confusionMatrixSpec(at, ['normal', 'disease'], `Confusion matrix at ${tChart.toFixed(3)}`),
+      sensSpec: sensSpecSpec(curves.table, tChart),
+      calibration: calibrationSpec(curves.reliability, curves.brier),
+    };
+  }, [data, curves, tChart, split]);
+  const lossSpec = useMemo(
+    () =>
+      run && run.epochs.length > 0
+        ? lossCurveSpec(
+            run.epochs.map((e) => ({
+              epoch: e.epoch,
+              trainLoss: e.trainLoss,
+              valLoss: e.valLoss ?? undefined,
+              valAuc: e.valAuc ?? undefined,
+            })),
+          )
+        : null,
+    [run],
+  );
   if (error) return <p role="alert">{error}</p>;
-  if (!run) return <p>Loading…</p>;
-  const c = run.curves;
+  if (!run || !scores) return <p>Loading…</p>;
+  const operating = run.threshold === null ? null : clamp01(run.threshold);
   return (
     <section>
       <h1>Run {run.id.slice(0, 8)}</h1>
@@ -181,120 +267,136 @@ export function RunPage(props: { id: string }) {
         Status <b>{run.status}</b> · seed {run.seed} · test AUC {fmt(run.auc)} · validation AUC{' '}
         {fmt(run.valAuc)} · operating threshold (chosen on validation) {fmt(run.threshold)}
       </p>
-      <p>
+      <div className="downloads" role="group" aria-label="Downloads">
         {run.reportUri && (
           <button
             type="button"
-            onClick={() => download(`/runs/${run.id}/report`, `run-${run.id}-report.html`)}
+            onClick={() =>
+              download(`/runs/${run.id}/report`, `run-${run.id}-report.html`).catch((e) =>
+                setError(String(e)),
+              )
+            }
           >
             Download report
           </button>
-        )}{' '}
-        {run.models.length > 0 && (
-          <button type="button" onClick={() => download(`/runs/${run.id}/model/model.json`, 'model.json')}>
-            Download model.json
-          </button>
         )}
-      </p>
+        {files.map((f) => (
+          <button
+            key={f.name}
+            type="button"
+            title={`${f.size.toLocaleString()} bytes`}
+            onClick={() => download(f.href, f.name).catch((e) => setError(String(e)))}
+          >
+            Download {f.name}
+          </button>
+        ))}
+      </div>
       {run.testMetrics && <TestTable s={run.testMetrics} />}
-      {!c || !m ? (
-        <p>This run has no stored validation scores yet.</p>
+      {!scores.validation && !scores.test ? (
+        <p>This run has no stored scores yet.</p>
       ) : (
         <>
-          <h2>Validation set at threshold {t.toFixed(3)}</h2>
-          <label htmlFor="threshold">Threshold (disease when score ≥ t)</label>{' '}
-          <input
-            id="threshold"
-            type="range"
-            min={0}
-            max={1}
-            step={0.001}
-            value={t}
-            onChange={(e) => setT(Number(e.target.value))}
-          />{' '}
-          <output htmlFor="threshold" data-testid="threshold-value">
-            {t.toFixed(3)}
-          </output>
-          <div className="grid">
-            <table aria-label="Metrics at threshold">
-              <tbody>
-                {(['sensitivity', 'specificity', 'ppv', 'npv', 'f1', 'accuracy'] as const).map((k) => (
-                  <tr key={k}>
-                    <th scope="row">{k === 'ppv' ? 'PPV' : k === 'npv' ? 'NPV' : k}</th>
-                    <td data-metric={k}>{fmt(m[k])}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <table aria-label="Confusion matrix">
-              <thead>
-                <tr>
-                  <th scope="col">true \ predicted</th>
-                  <th scope="col">normal</th>
-                  <th scope="col">disease</th>
-                </tr>
-              </thead>
-              <tbody>
-                <tr>
-                  <th scope="row">normal</th>
-                  <td data-cell="tn">{m.tn}</td>
-                  <td data-cell="fp">{m.fp}</td>
-                </tr>
-                <tr>
-                  <th scope="row">disease</th>
-                  <td data-cell="fn">{m.fn}</td>
-                  <td data-cell="tp">{m.tp}</td>
-                </tr>
-              </tbody>
-            </table>
-            <ClassificationReport m={m} />
-          </div>
-          <p>
-            From {c.n} validation images
-            {c.thresholdTable.length >= 200 &&
-              ' (threshold table thinned to 200 rows: values between rows are approximate)'}
-            .
-          </p>
-          <div className="charts">
-            <LineChart
-              title="ROC (validation)"
-              xLabel="1 − specificity"
-              yLabel="sensitivity"
-              series={[{ name: 'ROC', color: '#1f77b4', points: c.roc.map((p) => [p.fpr, p.tpr]) }]}
-              xDomain={[0, 1]}
-              yDomain={[0, 1]}
-              diagonal
-              marker={[1 - m.specificity, m.sensitivity]}
+          <h2>
+            {split === 'validation' ? 'Validation' : 'Test'} set at threshold {t.toFixed(3)}
+          </h2>
+          <fieldset className="controls">
+            <legend>Operating point</legend>
+            <span role="radiogroup" aria-label="Scores from">
+              {(['validation', 'test'] as const).map((s) => (
+                <label key={s}>
+                  <input
+                    type="radio"
+                    name="split"
+                    value={s}
+                    checked={split === s}
+                    disabled={!scores[s]}
+                    onChange={() => setSplit(s)}
+                  />{' '}
+                  {s === 'validation' ? 'validation (threshold chosen here)' : 'test'}
+                </label>
+              ))}
+            </span>
+            <label htmlFor="threshold">Threshold (disease when score ≥ t)</label>
+            <input
+              id="threshold"
+              type="range"
+              min={0}
+              max={1}
+              step={0.001}
+              value={t}
+              onChange={(e) => setT(Number(e.target.value))}
             />
-            <LineChart
-              title="Precision–recall (validation)"
-              xLabel="recall"
-              yLabel="precision"
-              series={[{ name: 'PR', color: '#2ca02c', points: c.pr.map((p) => [p.recall, p.precision]) }]}
-              xDomain={[0, 1]}
-              yDomain={[0, 1]}
-              marker={Number.isNaN(m.ppv) ? undefined : [m.sensitivity, m.ppv]}
-            />
-            {run.epochs.length > 0 && (
-              <LineChart
-                title="Loss per epoch"
-                xLabel="epoch"
-                yLabel="loss"
-                series={[
-                  { name: 'train', color: '#1f77b4', points: run.epochs.map((e) => [e.epoch, e.trainLoss]) },
-                  {
-                    name: 'validation',
-                    color: '#ff7f0e',
-                    points: run.epochs
-                      .filter((e) => e.valLoss !== null)
-                      .map((e) => [e.epoch, e.valLoss as number]),
-                  },
-                ]}
-              />
+            <output htmlFor="threshold" data-testid="threshold-value">
+              {t.toFixed(3)}
+            </output>
+            {operating !== null && (
+              <button type="button" onClick={() => setT(Number(operating.toFixed(3)))}>
+                Back to the operating threshold
+              </button>
             )}
-          </div>
+          </fieldset>
+          {!scores.test && <p>Test scores were not stored for this run (trained before they were kept).</p>}
+          {!m ? (
+            <p>The {split} scores hold one class only: no rates to show.</p>
+          ) : (
+            <div className="grid">
+              <table aria-label="Metrics at threshold">
+                <tbody>
+                  {(['sensitivity', 'specificity', 'ppv', 'npv', 'f1', 'accuracy'] as const).map((k) => (
+                    <tr key={k}>
+                      <th scope="row">{k === 'ppv' ? 'PPV' : k === 'npv' ? 'NPV' : k}</th>
+                      <td data-metric={k}>{fmt(m[k])}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <table aria-label="Confusion matrix">
+                <thead>
+                  <tr>
+                    <th scope="col">true \ predicted</th>
+                    <th scope="col">normal</th>
+                    <th scope="col">disease</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  <tr>
+                    <th scope="row">normal</th>
+                    <td data-cell="tn">{m.tn}</td>
+                    <td data-cell="fp">{m.fp}</td>
+                  </tr>
+                  <tr>
+                    <th scope="row">disease</th>
+                    <td data-cell="fn">{m.fn}</td>
+                    <td data-cell="tp">{m.tp}</td>
+                  </tr>
+                </tbody>
+              </table>
+              <ClassificationReportTable m={m} />
+            </div>
+          )}
+          {data && (
+            <p>
+              From {data.labels.length} {split} images.
+            </p>
+          )}
         </>
       )}
+      <div className="charts">
+        {specs && (
+          <>
+            <VegaChart name="roc" spec={specs.roc} label={`ROC curve (${split}) with the operating point`} />
+            <VegaChart name="pr" spec={specs.pr} label={`Precision–recall curve (${split})`} />
+            <VegaChart name="confusion" spec={specs.confusion} label={`Confusion matrix (${split})`} />
+            <VegaChart
+              name="sens-spec"
+              spec={specs.sensSpec}
+              label={`Sensitivity and specificity against threshold (${split})`}
+            />
+            <VegaChart name="calibration" spec={specs.calibration} label={`Calibration (${split})`} />
+          </>
+        )}
+        {lossSpec && <VegaChart name="loss" spec={lossSpec} label="Loss per epoch" />}
+      </div>
     </section>
   );
 }

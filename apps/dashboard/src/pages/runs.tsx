@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, streamEvents } from '../api';
 import { fmt } from '../metrics';
 
@@ -30,32 +30,54 @@ const COLUMNS: Array<[SortKey, string]> = [
 ];
 const ACTIVE = new Set(['queued', 'running']);
 
-/** Live progress of one run from its server-sent events. */
-export function RunProgress(props: { run: RunRow }) {
-  const [state, setState] = useState({ progress: props.run.progress, status: props.run.status });
+/**
+ * Follows one queued or running run over its server-sent events and reports each update; the stream
+ * ends when the run reaches a final state (the page then reloads the row for its metrics).
+ */
+function useRunEvents(run: RunRow, onUpdate: (id: string, u: { progress: number; status: string }) => void) {
   useEffect(() => {
-    if (!ACTIVE.has(props.run.status)) return;
+    if (!ACTIVE.has(run.status)) return;
     const ctl = new AbortController();
     streamEvents(
-      `/runs/${props.run.id}/events`,
+      `/runs/${run.id}/events`,
       (_e, data) => {
         const d = data as { progress: number; status: string };
-        setState({ progress: d.progress, status: d.status });
+        onUpdate(run.id, { progress: d.progress, status: d.status });
       },
       ctl.signal,
     ).catch(() => undefined);
     return () => ctl.abort();
-  }, [props.run.id, props.run.status]);
+  }, [run.id, run.status, onUpdate]);
+}
+
+/** One row of the runs table; its status and progress bar follow the run live. */
+function RunRowView(props: {
+  run: RunRow;
+  onUpdate: (id: string, u: { progress: number; status: string }) => void;
+}) {
+  const r = props.run;
+  useRunEvents(r, props.onUpdate);
   return (
-    <span>
-      <progress
-        max={1}
-        value={state.progress}
-        aria-label={`Progress of run ${props.run.id.slice(0, 8)}`}
-        data-status={state.status}
-      />{' '}
-      {Math.round(state.progress * 100)}% {state.status !== props.run.status && `(${state.status})`}
-    </span>
+    <tr data-run-id={r.id}>
+      <td>
+        <a href={`#/runs/${r.id}`}>{r.id.slice(0, 8)}</a>
+        {r.sweepId && ` (trial ${r.trialIndex})`}
+      </td>
+      <td>{new Date(r.createdAt).toLocaleString()}</td>
+      <td data-col="status">{r.status}</td>
+      <td>
+        <progress
+          max={1}
+          value={r.progress}
+          aria-label={`Progress of run ${r.id.slice(0, 8)}`}
+          data-status={r.status}
+        />{' '}
+        {Math.round(r.progress * 100)}%
+      </td>
+      <td data-col="auc">{fmt(r.auc)}</td>
+      <td>{fmt(r.sensitivity)}</td>
+      <td>{fmt(r.specificity)}</td>
+    </tr>
   );
 }
 
@@ -77,6 +99,31 @@ export function RunsPage() {
       })
       .catch((e) => setError(String(e)));
   }, [status, minAuc]);
+  // A live update changes the row in place; a final state reloads the row for its metrics.
+  const onUpdate = useCallback((id: string, u: { progress: number; status: string }) => {
+    setRows((rs) => rs && rs.map((r) => (r.id === id ? { ...r, ...u } : r)));
+    if (!ACTIVE.has(u.status))
+      api<RunRow>(`/runs/${id}`)
+        .then((full) =>
+          setRows(
+            (rs) =>
+              rs &&
+              rs.map((r) =>
+                r.id === id
+                  ? {
+                      ...r,
+                      status: full.status,
+                      progress: full.progress,
+                      auc: full.auc,
+                      sensitivity: full.sensitivity,
+                      specificity: full.specificity,
+                    }
+                  : r,
+              ),
+          ),
+        )
+        .catch(() => undefined);
+  }, []);
   const sorted = useMemo(() => {
     if (!rows) return [];
     const v = (r: RunRow) => r[sort.key];
@@ -141,20 +188,7 @@ export function RunsPage() {
           </thead>
           <tbody>
             {sorted.map((r) => (
-              <tr key={r.id} data-run-id={r.id}>
-                <td>
-                  <a href={`#/runs/${r.id}`}>{r.id.slice(0, 8)}</a>
-                  {r.sweepId && ` (trial ${r.trialIndex})`}
-                </td>
-                <td>{new Date(r.createdAt).toLocaleString()}</td>
-                <td>{r.status}</td>
-                <td>
-                  <RunProgress run={r} />
-                </td>
-                <td data-col="auc">{fmt(r.auc)}</td>
-                <td>{fmt(r.sensitivity)}</td>
-                <td>{fmt(r.specificity)}</td>
-              </tr>
+              <RunRowView key={r.id} run={r} onUpdate={onUpdate} />
             ))}
           </tbody>
         </table>

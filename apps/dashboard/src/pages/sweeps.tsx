@@ -1,6 +1,14 @@
 import { useEffect, useState } from 'react';
+import {
+  aucFromCounts,
+  cumulativeCounts,
+  rocFromCounts,
+  rocOverlaySpec,
+  sweepHeatmapSpec,
+  type RocOverlayCurve,
+} from '@fundus/metrics';
 import { api } from '../api';
-import { HeatMap, LineChart } from '../charts';
+import { VegaChart } from '../charts';
 import { fmt } from '../metrics';
 
 interface Sweep {
@@ -29,7 +37,16 @@ interface Trial {
   config: { loss?: { alpha?: number; gamma?: number }; learningRate?: number };
 }
 
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728'];
+/** A trial's validation ROC from its stored scores, or null when they hold one class only. */
+function validationRoc(
+  v: { labels: number[]; scores: number[] } | null,
+  name: string,
+): RocOverlayCurve | null {
+  if (!v) return null;
+  const c = cumulativeCounts(v.labels, v.scores);
+  if (c.positives === 0 || c.negatives === 0) return null;
+  return { name, roc: rocFromCounts(c), auc: aucFromCounts(c) };
+}
 
 /** Sweeps, newest first. */
 export function SweepsPage() {
@@ -78,15 +95,16 @@ export function SweepPage(props: { id: string }) {
   );
   const [error, setError] = useState<string | null>(null);
   const [chosen, setChosen] = useState<string[]>([]);
-  const [rocs, setRocs] = useState<Record<string, Array<[number, number]>>>({});
+  const [rocs, setRocs] = useState<Record<string, RocOverlayCurve | null>>({});
   useEffect(() => {
     for (const id of chosen) {
-      if (rocs[id]) continue;
-      api<{ curves: { roc: Array<{ fpr: number; tpr: number }> } | null }>(`/runs/${id}`)
-        .then((r) => setRocs((m) => ({ ...m, [id]: (r.curves?.roc ?? []).map((p) => [p.fpr, p.tpr]) })))
+      if (id in rocs) continue;
+      const name = `trial ${sweep?.trials.find((t) => t.id === id)?.trialIndex ?? '?'}`;
+      api<{ validation: { labels: number[]; scores: number[] } | null }>(`/runs/${id}/scores`)
+        .then((r) => setRocs((m) => ({ ...m, [id]: validationRoc(r.validation, name) })))
         .catch((e) => setError(String(e)));
     }
-  }, [chosen, rocs]);
+  }, [chosen, rocs, sweep]);
   useEffect(() => {
     api<Sweep & { trials: Trial[]; counts: Record<string, number> }>(`/sweeps/${props.id}`)
       .then(setSweep)
@@ -111,6 +129,18 @@ export function SweepPage(props: { id: string }) {
     if (!prev || (t.objective ?? -Infinity) > (prev.value ?? -Infinity))
       cells.set(k, { x, y, value: t.objective });
   }
+  const curves = chosen.map((id) => rocs[id]).filter((c): c is RocOverlayCurve => !!c);
+  const overlay =
+    chosen.length >= 2 && curves.length === chosen.length
+      ? rocOverlaySpec(curves, 'ROC of the chosen trials (validation)')
+      : null;
+  const heat =
+    cells.size > 0
+      ? sweepHeatmapSpec(
+          [...cells.values()].map((c) => ({ alpha: c.x, gamma: c.y, objective: c.value ?? undefined })),
+          'objective of the sweep (best trial per cell)',
+        )
+      : null;
   return (
     <section>
       <h1>Sweep {sweep.name ?? sweep.id.slice(0, 8)}</h1>
@@ -163,29 +193,50 @@ export function SweepPage(props: { id: string }) {
           ))}
         </tbody>
       </table>
-      {chosen.length >= 2 && chosen.every((id) => rocs[id]) && (
-        <LineChart
-          title="ROC of the chosen trials (validation)"
-          xLabel="1 − specificity"
-          yLabel="sensitivity"
-          xDomain={[0, 1]}
-          yDomain={[0, 1]}
-          diagonal
-          series={chosen.map((id, i) => ({
-            name: `trial ${byId.get(id)?.trialIndex ?? '?'}`,
-            color: COLORS[i % COLORS.length],
-            points: rocs[id],
-          }))}
-        />
-      )}
-      {cells.size > 0 && (
-        <HeatMap
-          title="Best objective by alpha × gamma"
-          xLabel="alpha"
-          yLabel="gamma"
-          cells={[...cells.values()]}
-        />
-      )}
+      {chosen.length === 1 && <p>Choose one to three more trials to compare their ROC curves.</p>}
+      <div className="charts">
+        {overlay && (
+          <VegaChart name="roc-overlay" spec={overlay} label="ROC of the chosen trials (validation)" />
+        )}
+        {heat && (
+          <>
+            <VegaChart name="sweep-heatmap" spec={heat} label="Sweep objective by alpha × gamma" />
+            <HeatTable cells={[...cells.values()]} />
+          </>
+        )}
+      </div>
     </section>
+  );
+}
+
+/** The heat map's numbers as a table (rows gamma, columns alpha) for screen readers and keyboards. */
+function HeatTable(props: { cells: Array<{ x: number; y: number; value: number | null }> }) {
+  const xs = [...new Set(props.cells.map((c) => c.x))].sort((a, b) => a - b);
+  const ys = [...new Set(props.cells.map((c) => c.y))].sort((a, b) => a - b);
+  const at = (x: number, y: number) => props.cells.find((c) => c.x === x && c.y === y);
+  return (
+    <table aria-label="Best objective by alpha × gamma">
+      <thead>
+        <tr>
+          <th scope="col">gamma \ alpha</th>
+          {xs.map((x) => (
+            <th scope="col" key={x}>
+              {x}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {ys.map((y) => (
+          <tr key={y}>
+            <th scope="row">{y}</th>
+            {xs.map((x) => {
+              const c = at(x, y);
+              return <td key={x}>{c ? (c.value === null ? 'failed' : c.value.toFixed(3)) : ''}</td>;
+            })}
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

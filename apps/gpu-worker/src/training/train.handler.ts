@@ -249,7 +249,8 @@ async function recordResults(prisma: PrismaClient, runId: string, out: TrainingO
           stoppedEarly: out.stoppedEarly,
           medianStoppedAt: out.medianStoppedAt,
         }),
-        testMetrics: toJsonValue(s),
+        // The summary plus the raw test scores, so the dashboard can draw calibration and CIs.
+        testMetrics: toJsonValue({ ...s, labels: out.test.labels, scores: out.test.scores }),
         auc: s.auc,
         sensitivity: s.test.sensitivity,
         specificity: s.test.specificity,

@@ -89,6 +89,8 @@ export interface TrainingOutput {
   policyNote?: string;
   /** Validation labels and scores (kept so sweeps can re-choose thresholds without retraining). */
   validation: { labels: number[]; scores: number[] };
+  /** Test labels and scores at the end of training (the dashboard draws calibration from them). */
+  test: { labels: number[]; scores: number[] };
   valMetrics: unknown;
   /** Validation AUC of the final model (null when validation has one class). */
   valAuc: number | null;
@@ -353,6 +355,7 @@ export async function runTraining(
       policyMet: selection.met,
       policyNote: selection.reason,
       validation: { labels: Array.from(valEval.labels), scores: Array.from(valEval.scores) },
+      test: { labels: Array.from(testEval.labels), scores: Array.from(testEval.scores) },
       valMetrics: selection.metrics,
       valAuc: safeAuc(valEval.labels, valEval.scores),
       summary: report.summary,

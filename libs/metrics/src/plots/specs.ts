@@ -372,6 +372,8 @@ export function sweepHeatmapSpec(cells: readonly SweepCell[], objectiveName: str
     objective: c.objective !== undefined && Number.isFinite(c.objective) ? c.objective : null,
     label: c.objective !== undefined && Number.isFinite(c.objective) ? c.objective.toFixed(3) : 'failed',
   }));
+  const finiteValues = values.map((v) => v.objective).filter((v): v is number => v !== null);
+  const mid = finiteValues.length > 0 ? (Math.min(...finiteValues) + Math.max(...finiteValues)) / 2 : 0;
   const sortNum = (k: 'alpha' | 'gamma'): string[] =>
     [...new Set(cells.map((c) => c[k]))].sort((a, b) => a - b).map(String);
   const enc = {
@@ -403,9 +405,124 @@ export function sweepHeatmapSpec(cells: readonly SweepCell[], objectiveName: str
         encoding: {
           ...enc,
           text: { field: 'label' },
-          color: { condition: { test: 'datum.objective === null', value: '#b00' }, value: 'white' },
+          // Light text on viridis' dark (low) end, dark text on its bright (high) end.
+          color: {
+            condition: [
+              { test: 'datum.objective === null', value: '#b00' },
+              { test: `datum.objective > ${mid}`, value: 'black' },
+            ],
+            value: 'white',
+          },
         },
       },
     ],
   } as TopLevelSpec;
+}
+
+/** One curve of an ROC overlay: a label (e.g. "trial 3"), its ROC and AUC. */
+export interface RocOverlayCurve {
+  name: string;
+  roc: RocCurve;
+  auc: number;
+}
+
+/**
+ * ROC curves of several runs on one chart (the sweep page compares 2–4 trials), each named with its
+ * AUC in the legend, with the chance diagonal.
+ */
+export function rocOverlaySpec(
+  curves: readonly RocOverlayCurve[],
+  title = 'ROC of the chosen trials',
+): TopLevelSpec {
+  const values = curves.flatMap((c) => {
+    const series = `${c.name} (AUC ${fmt(c.auc, 3)})`;
+    return thinPoints(Array.from(c.roc.fpr, (fpr, i) => ({ i, series, fpr, tpr: c.roc.tpr[i] })));
+  });
+  return {
+    ...base,
+    title,
+    width: HEIGHT,
+    height: HEIGHT,
+    layer: [
+      {
+        data: {
+          values: [
+            { x: 0, y: 0 },
+            { x: 1, y: 1 },
+          ],
+        },
+        mark: { type: 'line', color: '#999', strokeDash: [4, 4] },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+      },
+      {
+        data: { values },
+        mark: { type: 'line', interpolate: 'linear' },
+        encoding: {
+          x: {
+            field: 'fpr',
+            type: 'quantitative',
+            title: '1 − specificity (false positive rate)',
+            scale: { domain: [0, 1] },
+          },
+          y: {
+            field: 'tpr',
+            type: 'quantitative',
+            title: 'Sensitivity (true positive rate)',
+            scale: { domain: [0, 1] },
+          },
+          color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
+          order: { field: 'i' },
+        },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+/** Counts of probabilities in equal-width bins over [0, 1]; the last bin includes 1. */
+export function probabilityBins(probabilities: ArrayLike<number>, nBins = 10): number[] {
+  const counts = new Array<number>(nBins).fill(0);
+  for (let i = 0; i < probabilities.length; i++) {
+    const p = probabilities[i];
+    if (!Number.isFinite(p) || p < 0 || p > 1) continue;
+    counts[Math.min(nBins - 1, Math.floor(p * nBins))] += 1;
+  }
+  return counts;
+}
+
+/**
+ * Histogram of predicted P(disease) from equal-width bin counts over [0, 1], with the decision
+ * threshold drawn as a rule when given.
+ */
+export function probabilityHistogramSpec(
+  binCounts: readonly number[],
+  threshold?: number,
+  title = 'Predicted P(disease)',
+): TopLevelSpec {
+  const n = binCounts.length;
+  const values = binCounts.map((count, i) => ({ from: i / n, to: (i + 1) / n, count, zero: 0 }));
+  const layers: unknown[] = [
+    {
+      data: { values },
+      mark: { type: 'rect', color: '#4c78a8', stroke: 'white' },
+      encoding: {
+        x: { field: 'from', type: 'quantitative', title: 'P(disease)', scale: { domain: [0, 1] } },
+        x2: { field: 'to' },
+        y: { field: 'count', type: 'quantitative', title: 'Images' },
+        y2: { field: 'zero' },
+        tooltip: [
+          { field: 'from', type: 'quantitative', title: 'from', format: '.2f' },
+          { field: 'to', type: 'quantitative', title: 'to', format: '.2f' },
+          { field: 'count', type: 'quantitative', title: 'images' },
+        ],
+      },
+    },
+  ];
+  if (threshold !== undefined && Number.isFinite(threshold)) {
+    layers.push({
+      data: { values: [{ t: threshold }] },
+      mark: { type: 'rule', color: '#d62728', strokeDash: [4, 3], strokeWidth: 2 },
+      encoding: { x: { field: 't', type: 'quantitative' } },
+    });
+  }
+  return { ...base, title, width: WIDTH, height: 180, layer: layers } as TopLevelSpec;
 }
