@@ -12,6 +12,7 @@ import { LossConfig, meanLoss, perSampleLoss, resolveLossConfig } from './losses
 import { Optimizer, OptimizerConfig, OptimizerState, validateOptimizer } from './optimizers';
 import { Rng } from './rng';
 import { ScheduleConfig, learningRateAt, validateSchedule } from './schedules';
+import { type StepOptimizer, WebGpuFastPath, webGpuFastPathAvailable } from './webgpu';
 
 /** One batch: images NHWC float32 [n, S, S, 3] (preprocessed) and labels int32 [n] (1 = disease). */
 export interface Batch {
@@ -130,6 +131,13 @@ export interface TrainOptions {
   resume?: TrainState;
   signal?: AbortSignal;
   callbacks?: TrainCallbacks;
+  /**
+   * On the webgpu backend (after `initBackend('webgpu')`), train with the fused kernels of
+   * ./webgpu (WebGpuFastPath: the optimizer as one GPU program over all variables, batch norm + ReLU
+   * as a few fused programs, moving averages as one). Same maths to float32 rounding; checkpoints
+   * are interchangeable. Default true; false runs the portable path. Ignored on other backends.
+   */
+  webgpuFastPath?: boolean;
 }
 
 export interface TrainResult {
@@ -286,7 +294,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
 
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const names = model.trainableWeights.map((w) => w.originalName);
-  const optimizer = new Optimizer(config.optimizer, vars, names, config.weightDecay ?? 0);
+  const fast =
+    options.webgpuFastPath !== false && webGpuFastPathAvailable()
+      ? new WebGpuFastPath(model, config.optimizer, vars, names, config.weightDecay ?? 0)
+      : undefined;
+  const optimizer: StepOptimizer =
+    fast?.optimizer ?? new Optimizer(config.optimizer, vars, names, config.weightDecay ?? 0);
   const rng = new Rng(config.seed);
   let history: EpochRecord[] = [];
   let bestValAuc: number | null = null;
@@ -341,15 +354,18 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
         const lossT = tf.tidy(() => {
           const x = tf.tensor4d(batch.x, [idx.length, size, size, 3]);
           const y = tf.tensor1d(batch.y, 'int32');
-          const { value, grads } = tf.variableGrads(
-            () => meanLoss(config.loss, model.apply(x, { training: true }) as tf.Tensor2D, y),
-            vars,
-          );
-          optimizer.apply(
-            vars.map((v) => grads[v.name]),
-            lr,
-          );
-          return value;
+          const step = (): tf.Scalar => {
+            const { value, grads } = tf.variableGrads(
+              () => meanLoss(config.loss, model.apply(x, { training: true }) as tf.Tensor2D, y),
+              vars,
+            );
+            optimizer.apply(
+              vars.map((v) => grads[v.name]),
+              lr,
+            );
+            return value;
+          };
+          return fast ? fast.run(step) : step();
         });
         const loss = (await lossT.data())[0];
         lossT.dispose();
@@ -404,6 +420,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     }
     return { history, bestValAuc, bestEpoch, stoppedEarly, state: await snapshot(history.length) };
   } finally {
-    optimizer.dispose();
+    if (fast) fast.dispose();
+    else optimizer.dispose();
   }
 }

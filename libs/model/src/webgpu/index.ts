@@ -2,9 +2,11 @@
  * Training kernels for the tfjs `webgpu` backend (see each module). `registerWebGpuTrainingKernels`
  * is called by `initBackend('webgpu')`.
  */
+import { registerWebGpuChannelSum } from './channel-reduce';
 import { registerWebGpuConvFilterGradient } from './conv-backprop-filter';
 import { registerWebGpuBatchNormTraining } from './batchnorm-train';
 import { registerWebGpuFusedAdam } from './fused-adam';
+import { registerWebGpuReluGrad } from './relu-grad';
 
 export { filterGradPath, registerWebGpuConvFilterGradient } from './conv-backprop-filter';
 export type { FilterGradGeometry, FilterGradPath } from './conv-backprop-filter';
@@ -19,10 +21,24 @@ export function registerWebGpuTrainingKernels(): void {
   registerWebGpuConvFilterGradient();
   registerWebGpuFusedAdam();
   registerWebGpuBatchNormTraining();
+  registerWebGpuReluGrad();
+  registerWebGpuChannelSum();
 }
 export { makeTrainingStep } from './step';
 export type { TrainingStep } from './step';
 export { FusedAdam, registerWebGpuFusedAdam } from './fused-adam';
 export type { FusedAdamConfig } from './fused-adam';
-export { batchNormTraining, patchLayersBatchNorm, registerWebGpuBatchNormTraining } from './batchnorm-train';
+export {
+  batchNormTraining,
+  FlatMovingAverages,
+  patchLayersBatchNorm,
+  registerWebGpuBatchNormTraining,
+  withFusedBatchNorm,
+} from './batchnorm-train';
+export { FlatOptimizer } from './flat-optimizer';
+export { WebGpuFastPath, webGpuFastPathAvailable } from './fast-path';
+export type { StepOptimizer } from './fast-path';
+export { registerWebGpuReluGrad } from './relu-grad';
+export { ChannelReduceProgram, registerWebGpuChannelSum, runChannelReduce } from './channel-reduce';
+export type { ChannelReduceKind } from './channel-reduce';
 export type { BatchNormTrainingResult } from './batchnorm-train';

@@ -1,0 +1,119 @@
+/**
+ * The webgpu fast path's kernels against the `cpu` backend (1e-4 relative) on ResNet50 shapes at
+ * small spatial sizes: batchNormTraining (values, statistics, ∂x ∂γ ∂β), the channel Sum kernel
+ * (the bias gradient of every convolution), the ReLU gradient; with their program counts.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backends';
+import { Rng } from '../rng';
+import { batchNormTraining, countKernels } from '.';
+
+// [N, H, W, C]: ResNet50 stages (64…2048 channels) at 32–64 px inputs, batch 2; and 48 channels
+// (not a multiple of the 32-channel workgroup).
+const SHAPES: Array<[number, number, number, number]> = [
+  [2, 16, 16, 64],
+  [2, 8, 8, 256],
+  [2, 4, 4, 512],
+  [2, 2, 2, 1024],
+  [2, 1, 1, 2048],
+  [3, 5, 5, 48],
+];
+const EPS = 1.001e-5;
+
+function normal(n: number, seed: number, scale = 1, shift = 0): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => shift + scale * rng.normal());
+}
+const sizeOf = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+
+function relErr(got: Float32Array, ref: Float32Array): number {
+  let maxRef = 0;
+  let maxErr = 0;
+  for (let j = 0; j < ref.length; j++) {
+    maxRef = Math.max(maxRef, Math.abs(ref[j]));
+    maxErr = Math.max(maxErr, Math.abs(got[j] - ref[j]));
+  }
+  return maxErr / Math.max(maxRef, 1e-30);
+}
+
+/** BN forward/backward: y, mean, variance, ∂x, ∂γ, ∂β of Σ(y·w). */
+async function bn(shape: number[], seed: number): Promise<Float32Array[]> {
+  const c = shape[3];
+  const x = tf.tensor(normal(sizeOf(shape), seed, 2, 0.7), shape);
+  const w = tf.tensor(normal(sizeOf(shape), seed + 1), shape);
+  const gamma = tf.tensor1d(normal(c, seed + 2, 0.2, 1));
+  const beta = tf.tensor1d(normal(c, seed + 3));
+  const kept: tf.Tensor[] = [];
+  const { value, grads } = tf.valueAndGrads((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Scalar => {
+    const r = batchNormTraining(xi, g as tf.Tensor1D, b as tf.Tensor1D, EPS);
+    kept.push(r.y.clone(), r.mean, r.variance);
+    tf.keep(kept[0]);
+    return tf.sum(tf.mul(r.y, w));
+  })([x, gamma, beta]);
+  const out = await Promise.all([...kept, ...grads].map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose([x, w, gamma, beta, value, ...kept, ...grads]);
+  return out;
+}
+
+/** Σ over all axes but the last, keepDims false and true, and a sum over another axis set. */
+async function sums(shape: number[], seed: number): Promise<Float32Array[]> {
+  const x = tf.tensor(normal(sizeOf(shape), seed), shape);
+  const outs = [tf.sum(x, [0, 1, 2]), tf.sum(x, [2, 0, 1], true), tf.sum(x, [1, 2]), tf.sum(x)];
+  const data = await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose([x, ...outs]);
+  return data;
+}
+
+/** ReLU gradient of Σ(relu(x)·w) (x with exact zeros too). */
+async function reluGrad(shape: number[], seed: number): Promise<Float32Array> {
+  const v = normal(sizeOf(shape), seed);
+  for (let i = 0; i < v.length; i += 7) v[i] = 0;
+  const x = tf.tensor(v, shape);
+  const w = tf.tensor(normal(sizeOf(shape), seed + 1), shape);
+  const g = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(tf.relu(xi), w)))(x);
+  const data = (await g.data()) as Float32Array;
+  tf.dispose([x, w, g]);
+  return data;
+}
+
+describe('webgpu fast-path kernels agree with cpu on ResNet50 shapes', () => {
+  const ref = { bn: [] as Float32Array[][], sum: [] as Float32Array[][], relu: [] as Float32Array[] };
+  beforeAll(async () => {
+    await initBackend('cpu');
+    for (const [i, s] of SHAPES.entries()) {
+      ref.bn.push(await bn(s, 10 * i));
+      ref.sum.push(await sums(s, 10 * i + 5));
+      ref.relu.push(await reluGrad(s, 10 * i + 7));
+    }
+    await initBackend('webgpu');
+  });
+
+  it.each(SHAPES.map((s, i) => [s.join('×'), i] as const))('%s', async (_n, i) => {
+    const shape = SHAPES[i];
+    const before = tf.memory().numTensors;
+    const gotBn = await bn(shape, 10 * i);
+    gotBn.forEach((g, k) => expect(relErr(g, ref.bn[i][k])).toBeLessThan(1e-4));
+    (await sums(shape, 10 * i + 5)).forEach((g, k) => expect(relErr(g, ref.sum[i][k])).toBeLessThan(1e-4));
+    expect(relErr(await reluGrad(shape, 10 * i + 7), ref.relu[i])).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('program counts: channel sum 1, ReLU gradient 1', async () => {
+    const x = tf.ones([2, 8, 8, 256]);
+    const { count: sum } = await countKernels(async () => {
+      const s = tf.sum(x, [0, 1, 2]);
+      await s.data();
+      s.dispose();
+    });
+    expect(Object.fromEntries(sum.byProgram)).toEqual({ ChannelReduceProgram: 1 });
+    const dy = tf.ones([2, 8, 8, 256]);
+    const { count: relu } = await countKernels(async () => {
+      const g = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(tf.relu(xi), dy)))(x);
+      await g.data();
+      g.dispose();
+    });
+    // relu, mul, sum (forward); fill-free gradient of sum and mul; ReLU gradient.
+    expect(relu.byProgram.get('ElementwiseProgram')).toBe(1);
+    tf.dispose([x, dy]);
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * The ReLU gradient as one GPU program on webgpu: ∂x = x > 0 ? dy : 0, instead of tfjs-core's
+ * mul(dy, cast(step(x))) (two programs; the cast is a no-op). The gradient override is process-wide;
+ * on every other backend it computes exactly the stock expression.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ElementwiseProgram } from './fused-adam';
+
+type TensorInfo = tf.TensorInfo;
+interface WebGpuBackendLike {
+  runWebGPUProgram(program: unknown, inputs: TensorInfo[], dtype: string): TensorInfo;
+}
+
+let registered = false;
+
+/** Registers the kernel and the Relu gradient that uses it on webgpu. Idempotent. */
+export function registerWebGpuReluGrad(): void {
+  if (registered) return;
+  tf.registerKernel({
+    kernelName: 'FundusReluGrad',
+    backendName: 'webgpu',
+    kernelFunc: (({
+      inputs,
+      backend,
+    }: {
+      inputs: Record<string, TensorInfo>;
+      backend: WebGpuBackendLike;
+    }) => {
+      const prog = new ElementwiseProgram(
+        inputs.dy.shape,
+        ['DY', 'X'],
+        '',
+        'let r = select(0.0, DY[index], X[index] > 0.0);',
+        'fundus_relu_grad',
+      );
+      return backend.runWebGPUProgram(prog, [inputs.dy, inputs.x], 'float32');
+    }) as unknown as tf.KernelFunc,
+  });
+  // The registry warns when a gradient is overridden; this override is intentional.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]): void => {
+    if (typeof args[0] === 'string' && args[0].includes("Overriding the gradient for 'Relu'")) return;
+    warn(...args);
+  };
+  try {
+    tf.registerGradient({
+      kernelName: 'Relu',
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved) => {
+        const [x] = saved;
+        const d = dy as tf.Tensor;
+        return {
+          x: () =>
+            tf.getBackend() === 'webgpu' && x.dtype === 'float32' && d.dtype === 'float32'
+              ? (tf.engine().runKernel('FundusReluGrad', { dy: d, x }) as tf.Tensor)
+              : tf.mul(d, tf.cast(tf.step(x), 'float32')),
+        };
+      },
+    });
+  } finally {
+    console.warn = warn;
+  }
+  registered = true;
+}
