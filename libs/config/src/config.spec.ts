@@ -49,6 +49,31 @@ describe('loadConfig', () => {
     );
   });
 
+  it('parses the scoring pipeline variables: ORT provider and threads, decode threads', () => {
+    const d = loadConfig(workerEnvSchema, base);
+    expect(d).toMatchObject({ SCORING_ORT_PROVIDERS: 'auto', SCORING_ORT_THREADS: 0 });
+    expect(d.SCORING_DECODE_THREADS).toBeUndefined();
+    const set = loadConfig(workerEnvSchema, {
+      ...base,
+      SCORING_ORT_PROVIDERS: 'webgpu',
+      SCORING_ORT_THREADS: '3',
+      SCORING_DECODE_THREADS: '0',
+    });
+    expect(set).toMatchObject({
+      SCORING_ORT_PROVIDERS: 'webgpu',
+      SCORING_ORT_THREADS: 3,
+      SCORING_DECODE_THREADS: 0,
+    });
+    let error: unknown;
+    try {
+      loadConfig(workerEnvSchema, { ...base, SCORING_ORT_PROVIDERS: 'tpu', SCORING_DECODE_THREADS: '-1' });
+    } catch (e) {
+      error = e;
+    }
+    const names = (error as ConfigError).problems.map((p) => p.split(' ')[0]).sort();
+    expect(names).toEqual(['SCORING_DECODE_THREADS', 'SCORING_ORT_PROVIDERS']);
+  });
+
   it('does not echo secret values', () => {
     expect(() => loadConfig(apiEnvSchema, { ...base, BOOTSTRAP_ADMIN_KEY: 'short' })).toThrow(
       /BOOTSTRAP_ADMIN_KEY \(set\)/,

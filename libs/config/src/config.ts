@@ -91,7 +91,8 @@ export const workerEnvSchema = z.object({
   SCORING_ORT_THREADS: z.coerce.number().int().min(0).max(256).default(0),
   /**
    * Worker threads that fetch-decode-preprocess scoring images while the model infers; 0 = on the
-   * main thread (libuv's pool). Unset: max(1, round(cores / 4)).
+   * main thread (libuv's pool). Unset: max(1, round(cores / 4)), raised to cores − 1 when ONNX
+   * Runtime runs on a GPU provider (webgpu, cuda).
    */
   SCORING_DECODE_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   CACHE_DIR: z.string().default('./.cache/tensors'),

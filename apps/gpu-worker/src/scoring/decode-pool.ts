@@ -43,10 +43,25 @@ export class DecodePool {
   private readonly pending = new Map<number, Pending>();
   private next = 1;
 
-  constructor(readonly threads: number) {
-    if (!Number.isInteger(threads) || threads < 0 || threads > 64)
-      throw new RangeError(`decode threads must be an integer in 0..64, got ${threads}`);
-    this.slots = new Array<Slot | undefined>(threads).fill(undefined);
+  constructor(private size: number) {
+    checkThreads(size);
+    this.slots = new Array<Slot | undefined>(size).fill(undefined);
+  }
+
+  /** Number of decode threads (0: decoding in this thread). */
+  get threads(): number {
+    return this.size;
+  }
+
+  /**
+   * Raises the number of threads to `n` (started as needed), e.g. once inference turns out to run on
+   * a GPU and the cores are free for decoding. Never shrinks, and a pool of 0 stays 0.
+   */
+  grow(n: number): void {
+    checkThreads(n);
+    if (this.size === 0 || n <= this.size) return;
+    for (let i = this.size; i < n; i++) this.slots.push(undefined);
+    this.size = n;
   }
 
   /**
@@ -54,7 +69,7 @@ export class DecodePool {
    * hash it). Rejects only for failures that are not about the image (a dead thread, a bug).
    */
   async prepare(buf: Buffer, size: number): Promise<DecodeResult> {
-    if (this.threads === 0) return prepareHere(buf, size);
+    if (this.size === 0) return prepareHere(buf, size);
     const slot = this.pick();
     const req = this.next++;
     const copy = new Uint8Array(buf.byteLength);
@@ -114,6 +129,11 @@ export class DecodePool {
     worker.unref();
     return slot;
   }
+}
+
+function checkThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > 64)
+    throw new RangeError(`decode threads must be an integer in 0..64, got ${n}`);
 }
 
 /** The same work in this thread. */

@@ -111,6 +111,13 @@ describe('DecodePool', () => {
       bytesOf({ kind: 'tensor', data: here.data }),
     );
     expect(() => new DecodePool(-1)).toThrow(RangeError);
+    // Grows (a GPU provider frees the cores), never shrinks; 0 stays on this thread.
+    inThreads.grow(3);
+    inThreads.grow(1);
+    onMain.grow(3);
+    expect([inThreads.threads, onMain.threads]).toEqual([3, 0]);
+    const three = await Promise.all([1, 2, 3].map(() => inThreads.prepare(fundus, 48)));
+    for (const r of three) expect(bytesOf(r)).toEqual(bytesOf({ kind: 'tensor', data: here.data }));
   });
 });
 

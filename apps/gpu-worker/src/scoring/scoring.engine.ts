@@ -203,7 +203,12 @@ export class ScoringEngine {
       return outcome;
     }
     const mv = await this.requireModel(job.modelVersionId);
-    const rows = await this.cache.use(mv, (m) => this.predict(job, m, items, onProgress));
+    const rows = await this.cache.use(mv, (m) => {
+      // Inference on a GPU leaves the cores to decoding (unless SCORING_DECODE_THREADS says otherwise).
+      if (m.provider && m.provider !== 'cpu' && this.deps.config.SCORING_DECODE_THREADS === undefined)
+        this.decoder.grow(Math.min(64, Math.max(1, availableParallelism() - 1)));
+      return this.predict(job, m, items, onProgress);
+    });
     for (const r of rows) {
       if (r.error) outcome.failed += 1;
       else if (r.ungradable) outcome.ungradable += 1;
