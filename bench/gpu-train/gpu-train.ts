@@ -5,9 +5,11 @@
  *
  *   npx tsx bench/gpu-train/gpu-train.ts [--size 224] [--batches 8,32] [--steps 5] [--iters 10]
  *   npx tsx bench/gpu-train/gpu-train.ts --small      # lavapipe-sized: 32 px, batch 2, 1 step
- *   (--arch resnet18|tiny-resnet for a quick smoke test; --stock for tfjs' own kernels as the baseline;
- *   --fused-adam for FusedAdam, 3 GPU programs per variable, instead of the project's Optimizer;
- *   --fused-bn for batchNormTraining (custom gradient) inside tfjs-layers' BatchNormalization)
+ *   Default: trainModel's webgpu fast path (WebGpuFastPath: one optimizer program, fused batch norm
+ *   + ReLU, one moving-average program). Baselines: --portable (the project's Optimizer and stock
+ *   tfjs-layers batch norm, with our registered kernels); --stock (tfjs' own kernels, portable step).
+ *   Older variants: --fused-adam (FusedAdam, 3 programs per variable), --fused-bn (batchNormTraining
+ *   patched into tfjs-layers). --arch resnet18|tiny-resnet for a quick smoke test.
  *
  * Prints lines and, with --json FILE, writes the results as JSON. For a GPU machine without Node,
  * see pack.sh and run-on-gpu.sh beside this file.
@@ -38,6 +40,8 @@ const jsonOut = arg('json');
 const stock = process.argv.includes('--stock'); // baseline: stock tfjs kernels
 const fusedAdam = process.argv.includes('--fused-adam'); // FusedAdam instead of Optimizer
 const fusedBn = process.argv.includes('--fused-bn'); // batchNormTraining inside tfjs-layers' BN
+const portable = stock || fusedAdam || fusedBn || process.argv.includes('--portable');
+const path_ = portable ? (stock ? 'stock' : fusedAdam || fusedBn ? 'portable+fused' : 'portable') : 'fast';
 const architecture = (arg('arch') ?? 'resnet50') as 'resnet50' | 'resnet18' | 'tiny-resnet';
 
 const results: Record<string, unknown> = {
@@ -46,6 +50,7 @@ const results: Record<string, unknown> = {
   steps,
   iters,
   stock,
+  path: path_,
   date: new Date().toISOString(),
 };
 function report(key: string, value: unknown, line: string): void {
@@ -102,7 +107,7 @@ async function inference(model: tf.LayersModel, b: number): Promise<number> {
 }
 
 async function training(model: tf.LayersModel, b: number, profile: boolean): Promise<void> {
-  const step = makeTrainingStep(model, { fusedAdam });
+  const step = makeTrainingStep(model, { fusedAdam, fast: !portable });
   const x = images(b);
   const y = tf.tensor1d(
     Int32Array.from({ length: b }, (_, i) => i % 2),
@@ -123,9 +128,10 @@ async function training(model: tf.LayersModel, b: number, profile: boolean): Pro
       msPerStep: (sec * 1000) / steps,
       firstStepMs: firstMs,
       programsPerStep: count.total,
+      bufferCopiesPerStep: count.copies,
       programs: Object.fromEntries(top),
     },
-    `training b${b}: ${((b * steps) / sec).toFixed(2)} img/s (${((sec * 1000) / steps).toFixed(1)} ms/step, first ${firstMs.toFixed(0)} ms); GPU programs per step: ${count.total}\n  by program: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `training b${b}: ${((b * steps) / sec).toFixed(2)} img/s (${((sec * 1000) / steps).toFixed(1)} ms/step, first ${firstMs.toFixed(0)} ms); GPU programs per step: ${count.total} (+ ${count.copies} buffer copies)\n  by program: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`,
   );
   if (profile) {
     const prof = await tf.profile(() => step.run(x, y));
@@ -154,7 +160,11 @@ async function training(model: tf.LayersModel, b: number, profile: boolean): Pro
 
 async function main(): Promise<void> {
   const adapter = await initWebGpu();
-  report('adapter', adapter, `adapter: ${adapter}; kernels: ${stock ? 'stock tfjs' : 'fundus webgpu'}`);
+  report(
+    'adapter',
+    adapter,
+    `adapter: ${adapter}; kernels: ${stock ? 'stock tfjs' : 'fundus webgpu'}; step: ${path_}`,
+  );
   const model = createModel({ architecture, inputSize: size, seed: 1 });
   for (const b of batches) {
     const ips = await inference(model, b);
