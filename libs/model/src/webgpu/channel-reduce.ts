@@ -136,7 +136,8 @@ let registered = false;
 
 /**
  * Replaces the webgpu `Sum` kernel for float32 sums over all axes but the last (one program instead
- * of transpose + reduce); every other sum goes to the stock kernel. Idempotent.
+ * of transpose + reduce) with ≥ 32 channels or ≤ 4096 rows; every other sum goes to the stock
+ * kernel. Idempotent.
  */
 export function registerWebGpuChannelSum(): void {
   if (registered) return;
@@ -156,7 +157,11 @@ export function registerWebGpuChannelSum(): void {
       const axes = tf.util.parseAxisParam(args.attrs.axis as number | number[], x.shape);
       const leading =
         r >= 2 && axes.length === r - 1 && [...axes].sort((a, b) => a - b).every((a, i) => a === i);
-      if (!leading || x.dtype !== 'float32' || x.shape[r - 1] === 0 || tf.util.sizeFromShape(x.shape) === 0) {
+      const channels = x.shape[r - 1];
+      const rows = tf.util.sizeFromShape(x.shape) / Math.max(1, channels);
+      // Few channels over many rows would leave the GPU idle (C/32 workgroups): stock kernel then.
+      const worthIt = channels >= LANES_C || rows <= 4096;
+      if (!leading || !worthIt || x.dtype !== 'float32' || channels === 0 || rows === 0) {
         return (stock as unknown as (a: unknown) => TensorInfo)(args);
       }
       const out = runChannelReduce(args.backend, 'sum', [x]);

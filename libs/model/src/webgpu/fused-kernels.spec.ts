@@ -98,7 +98,7 @@ describe('webgpu fast-path kernels agree with cpu on ResNet50 shapes', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('program counts: channel sum 1, ReLU gradient 1', async () => {
+  it('program counts: channel sum 1 (stock for few channels, many rows), ReLU gradient 1', async () => {
     const x = tf.ones([2, 8, 8, 256]);
     const { count: sum } = await countKernels(async () => {
       const s = tf.sum(x, [0, 1, 2]);
@@ -106,6 +106,15 @@ describe('webgpu fast-path kernels agree with cpu on ResNet50 shapes', () => {
       s.dispose();
     });
     expect(Object.fromEntries(sum.byProgram)).toEqual({ ChannelReduceProgram: 1 });
+    // Few channels over many rows: the stock kernel (more parallel there).
+    const narrow = tf.ones([8192, 4]);
+    const { count: stock } = await countKernels(async () => {
+      const s = tf.sum(narrow, 0);
+      expect(Array.from(await s.data())).toEqual([8192, 8192, 8192, 8192]);
+      s.dispose();
+    });
+    expect(stock.byProgram.get('ChannelReduceProgram')).toBeUndefined();
+    narrow.dispose();
     const dy = tf.ones([2, 8, 8, 256]);
     const { count: relu } = await countKernels(async () => {
       const g = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(tf.relu(xi), dy)))(x);
