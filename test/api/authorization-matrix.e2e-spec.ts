@@ -50,7 +50,7 @@ const MATRIX: Row[] = [
   ['GET', '/models/champion', undefined, read(200)],
   ['GET', '/models/champion/history', undefined, read(200)],
   ['GET', `/models/${U}`, undefined, read(404)],
-  ['POST', `/models/${U}/promote`, undefined, admin(404)],
+  ['POST', `/models/${U}/promote`, undefined, write(404)],
   ['POST', '/scoring-jobs', {}, write(400)],
   ['GET', '/scoring-jobs', undefined, read(200)],
   ['GET', `/scoring-jobs/${U}`, undefined, read(404)],

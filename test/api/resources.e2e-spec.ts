@@ -291,19 +291,17 @@ describe('API resources with a real worker', () => {
     expect([...created].sort().reverse()).toEqual(created);
   });
 
-  it('promotes the model to champion (admins only) with its history', async () => {
+  it('promotes the model to champion (admins and researchers, not viewers) with its history', async () => {
     const listed = await call(api, 'GET', `/models?runId=${runId}`, { key: viewer });
     expect(listed.body.items.map((m: { id: string }) => m.id)).toEqual([modelVersionId]);
-    expect((await call(api, 'POST', `/models/${modelVersionId}/promote`, { key: researcher })).status).toBe(
-      403,
-    );
-    const promoted = await call(api, 'POST', `/models/${modelVersionId}/promote`, { key: admin });
+    expect((await call(api, 'POST', `/models/${modelVersionId}/promote`, { key: viewer })).status).toBe(403);
+    const promoted = await call(api, 'POST', `/models/${modelVersionId}/promote`, { key: researcher });
     expect(promoted.status).toBe(200);
     expect(promoted.body).toMatchObject({ changed: true, champion: { id: modelVersionId, champion: true } });
     const champion = await call(api, 'GET', '/models/champion', { key: viewer });
     expect(champion.body.champion.id).toBe(modelVersionId);
     const history = await call(api, 'GET', '/models/champion/history', { key: viewer });
-    expect(history.body.items[0]).toMatchObject({ modelVersionId, actorId: api.keys.admin.id });
+    expect(history.body.items[0]).toMatchObject({ modelVersionId, actorId: api.keys.researcher.id });
   });
 
   it('scores an intake prefix with the model, streams progress, and serves the predictions', async () => {

@@ -294,17 +294,17 @@ describe('fundus CLI against a live API', () => {
     expect((await fundus(['report', '00000000-0000-4000-8000-000000000000', '--out', out])).code).toBe(4);
   });
 
-  it('models list and promote: researchers are refused (3), an admin key from the environment promotes', async () => {
+  it('models list and promote: a viewer key from the environment is refused (3), a researcher promotes', async () => {
     const list = await fundus(['models', 'list', '--run', runId, '--json']);
     expect(list.code).toBe(0);
     expect(list.json.items.map((m: { id: string }) => m.id)).toEqual([modelVersionId]);
 
-    const refused = await fundus(['models', 'promote', modelVersionId]);
+    const refused = await fundus(['models', 'promote', modelVersionId], {
+      FUNDUS_API_KEY: api.keys.viewer.secret,
+    });
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/403/);
-    const promoted = await fundus(['models', 'promote', modelVersionId, '--json'], {
-      FUNDUS_API_KEY: api.keys.admin.secret,
-    });
+    const promoted = await fundus(['models', 'promote', modelVersionId, '--json']);
     expect(promoted.code).toBe(0);
     expect(promoted.json).toMatchObject({ champion: { id: modelVersionId, champion: true } });
     const champion = await fundus(['models', 'list', '--champion', '--json']);

@@ -274,7 +274,8 @@ describe('dashboard in a browser', () => {
     await shot('run');
   });
 
-  it('promotes a model after confirmation', async () => {
+  it('promotes a model after confirmation, as a researcher', async () => {
+    await signIn(api.keys.researcher.secret);
     await page.getByRole('link', { name: 'Models' }).click();
     const row = page.locator('tr', { has: page.locator(`a[href="#/runs/${runId}"]`) });
     await row.getByRole('button', { name: /Promote/ }).click();
@@ -295,7 +296,11 @@ describe('dashboard in a browser', () => {
     const champion = (await call(api, 'GET', '/models/champion', { key: api.keys.viewer.secret })).body
       .champion;
     expect(champion.runId).toBe(runId);
+    const history = (await call(api, 'GET', '/models/champion/history', { key: api.keys.viewer.secret }))
+      .body;
+    expect(history.items[0]).toMatchObject({ actorId: api.keys.researcher.id });
     await shot('models');
+    await signIn(api.keys.admin.secret);
   });
 
   it("shows a sweep's leaderboard in the sweep's order and its alpha × gamma heat map", async () => {
@@ -390,35 +395,29 @@ describe('dashboard in a browser', () => {
     );
     const search = page.getByRole('search', { name: 'Predictions' });
     await search.getByLabel('Model version').selectOption(modelVersionId);
+    // Each filter change reloads the list; wait for exactly the rows the database says match.
+    const shows = (keys: string[]) =>
+      page.waitForFunction(
+        (want) =>
+          JSON.stringify(
+            [...document.querySelectorAll('table[aria-label="Predictions"] tbody tr')].map((tr) =>
+              tr.getAttribute('data-key'),
+            ),
+          ) === want,
+        JSON.stringify([...keys].sort()),
+      );
     await search.getByLabel('Key prefix').fill('intake-dash/disease-');
-    await page.waitForFunction(
-      () => document.querySelectorAll('table[aria-label="Predictions"] tbody tr').length === 4,
-    );
-    const keys = await page
-      .locator('table[aria-label="Predictions"] tbody tr')
-      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-key')));
-    expect(keys).toEqual(
-      rows
-        .map((r) => r.key)
-        .filter((k) => k.startsWith('intake-dash/disease-'))
-        .sort(),
-    );
+    await shows(rows.map((r) => r.key).filter((k) => k.startsWith('intake-dash/disease-')));
+    expect(await page.locator('table[aria-label="Predictions"] tbody tr').count()).toBe(4);
     await search.getByLabel('Key prefix').fill('intake-dash/');
     await search.getByLabel('Ungradable').selectOption('true');
     const ungradable = rows.filter((r) => r.ungradable).map((r) => r.key);
     expect(ungradable.length).toBeGreaterThanOrEqual(1);
-    await page.waitForFunction(
-      (n) => document.querySelectorAll('table[aria-label="Predictions"] tbody tr').length === n,
-      ungradable.length,
-    );
+    await shows(ungradable);
     expect(await page.locator('table[aria-label="Predictions"] tbody').textContent()).toContain('yes (');
     await search.getByLabel('Ungradable').selectOption('');
     await search.getByLabel('Label').selectOption('1');
-    const disease = rows.filter((r) => r.label === 1);
-    await page.waitForFunction(
-      (n) => document.querySelectorAll('table[aria-label="Predictions"] tbody tr').length === n,
-      disease.length,
-    );
+    await shows(rows.filter((r) => r.label === 1).map((r) => r.key));
     await search.getByLabel('Label').selectOption('');
     // The histogram counts every matching prediction, binned like libs/metrics.
     const probs = rows.map((r) => r.probability).filter((p): p is number => p !== null);

@@ -1,6 +1,11 @@
 import { useEffect, useRef, useState } from 'react';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { View } from 'vega';
+import type { TopLevelSpec } from 'vega-lite';
+
+type VegaLibs = [typeof import('vega'), typeof import('vega-lite')];
+let libs: Promise<VegaLibs> | null = null;
+/** Vega and Vega-Lite load on the first chart (a separate chunk), so sign-in and tables load fast. */
+const loadVega = (): Promise<VegaLibs> => (libs ??= Promise.all([import('vega'), import('vega-lite')]));
 
 /**
  * Renders a Vega-Lite spec from libs/metrics (the same builders the run and sweep reports use) as
@@ -13,22 +18,20 @@ export function VegaChart(props: { spec: TopLevelSpec; label: string; name?: str
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
-    let view: vega.View | undefined;
+    let view: View | undefined;
     let live = true;
-    try {
-      const compiled = compile({ ...props.spec, description: props.label } as TopLevelSpec).spec;
-      view = new vega.View(vega.parse(compiled), { renderer: 'svg', container: el, hover: true });
-      view
-        .runAsync()
-        .then(() => {
+    loadVega()
+      .then(([vega, vl]) => {
+        if (!live) return;
+        const compiled = vl.compile({ ...props.spec, description: props.label } as TopLevelSpec).spec;
+        view = new vega.View(vega.parse(compiled), { renderer: 'svg', container: el, hover: true });
+        return view.runAsync().then(() => {
           if (!live) return;
           setError(null);
           setRendered((n) => n + 1);
-        })
-        .catch((e: unknown) => live && setError(String(e)));
-    } catch (e) {
-      setError(String(e));
-    }
+        });
+      })
+      .catch((e: unknown) => live && setError(String(e)));
     return () => {
       live = false;
       view?.finalize();

@@ -81,8 +81,9 @@ export class ModelsController {
     return mv;
   }
 
+  /** Makes the version the champion (admins and researchers; audited with who did it). */
   @Post(':id/promote')
-  @Roles('admin')
+  @Roles('admin', 'researcher')
   @HttpCode(200)
   async promote(@Param('id') id: string, @Req() req: unknown) {
     return this.scoring.promoteModelVersion(parseId(id), { id: principalOf(req).id });

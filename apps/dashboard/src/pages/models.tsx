@@ -32,7 +32,7 @@ export function ModelsPage(props: { role: Role }) {
     if (pending) dialog.current?.showModal();
     else dialog.current?.close();
   }, [pending]);
-  const canPromote = props.role === 'admin';
+  const canPromote = props.role === 'admin' || props.role === 'researcher';
   return (
     <section>
       <h1>Models</h1>
