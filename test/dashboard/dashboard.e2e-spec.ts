@@ -462,8 +462,9 @@ describe('dashboard in a browser', () => {
     expect((await training.getJob(failedJob.id!))!.attemptsMade).toBeGreaterThan(before);
     await (await training.getJob(failedJob.id!))!.remove();
     await queues.close();
-    // A viewer is offered no queues at all.
+    // A viewer is offered no queues at all: no link, and the page itself says so.
     await signIn(api.keys.viewer.secret);
+    expect(await page.getByRole('link', { name: 'Queues' }).count()).toBe(0);
     await page.goto(`${api.base}/#/queues`);
     await expectText(page.locator('main'), /Only admins can see the queues/);
     await signIn(api.keys.admin.secret);

@@ -103,7 +103,7 @@ function App() {
           {link('#/sweeps', 'Sweeps')}
           {link('#/models', 'Models')}
           {link('#/scoring', 'Scoring')}
-          {link('#/queues', 'Queues')}
+          {role === 'admin' && link('#/queues', 'Queues')}
         </nav>
         <span className="who">
           Signed in as <b data-testid="role">{role}</b>{' '}
