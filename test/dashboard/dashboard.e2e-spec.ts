@@ -400,7 +400,7 @@ describe('dashboard in a browser', () => {
       page.waitForFunction(
         (want) =>
           JSON.stringify(
-            [...document.querySelectorAll('table[aria-label="Predictions"] tbody tr')].map((tr) =>
+            Array.from(document.querySelectorAll('table[aria-label="Predictions"] tbody tr'), (tr) =>
               tr.getAttribute('data-key'),
             ),
           ) === want,

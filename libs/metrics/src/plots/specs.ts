@@ -44,6 +44,34 @@ export function thinPoints<T>(points: T[], max = 1500): T[] {
   return out;
 }
 
+/** The chance line from (0, 0) to (1, 1) of ROC and calibration charts. */
+const DIAGONAL = {
+  data: {
+    values: [
+      { x: 0, y: 0 },
+      { x: 1, y: 1 },
+    ],
+  },
+  mark: { type: 'line', color: '#999', strokeDash: [4, 4] },
+  encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+};
+
+/** ROC axes: false positive rate across, sensitivity up, both over [0, 1]. */
+const ROC_AXES = {
+  x: {
+    field: 'fpr',
+    type: 'quantitative',
+    title: '1 − specificity (false positive rate)',
+    scale: { domain: [0, 1] },
+  },
+  y: {
+    field: 'tpr',
+    type: 'quantitative',
+    title: 'Sensitivity (true positive rate)',
+    scale: { domain: [0, 1] },
+  },
+};
+
 const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
 /** Train and validation loss per epoch (and validation AUC on a second axis when present). */
@@ -111,32 +139,12 @@ export function rocSpec(
     ),
   );
   const layers: unknown[] = [
-    {
-      data: {
-        values: [
-          { x: 0, y: 0 },
-          { x: 1, y: 1 },
-        ],
-      },
-      mark: { type: 'line', color: '#999', strokeDash: [4, 4] },
-      encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
-    },
+    DIAGONAL,
     {
       data: { values: pts },
       mark: { type: 'line', interpolate: 'linear', color: '#4c78a8' },
       encoding: {
-        x: {
-          field: 'fpr',
-          type: 'quantitative',
-          title: '1 − specificity (false positive rate)',
-          scale: { domain: [0, 1] },
-        },
-        y: {
-          field: 'tpr',
-          type: 'quantitative',
-          title: 'Sensitivity (true positive rate)',
-          scale: { domain: [0, 1] },
-        },
+        ...ROC_AXES,
         order: { field: 'i' },
       },
     },
@@ -310,16 +318,7 @@ export function calibrationSpec(curve: ReliabilityCurve, brier?: number): TopLev
     width: HEIGHT,
     height: HEIGHT,
     layer: [
-      {
-        data: {
-          values: [
-            { x: 0, y: 0 },
-            { x: 1, y: 1 },
-          ],
-        },
-        mark: { type: 'line', color: '#999', strokeDash: [4, 4] },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
-      },
+      DIAGONAL,
       {
         data: { values },
         mark: { type: 'line', color: '#4c78a8' },
@@ -444,32 +443,12 @@ export function rocOverlaySpec(
     width: HEIGHT,
     height: HEIGHT,
     layer: [
-      {
-        data: {
-          values: [
-            { x: 0, y: 0 },
-            { x: 1, y: 1 },
-          ],
-        },
-        mark: { type: 'line', color: '#999', strokeDash: [4, 4] },
-        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
-      },
+      DIAGONAL,
       {
         data: { values },
         mark: { type: 'line', interpolate: 'linear' },
         encoding: {
-          x: {
-            field: 'fpr',
-            type: 'quantitative',
-            title: '1 − specificity (false positive rate)',
-            scale: { domain: [0, 1] },
-          },
-          y: {
-            field: 'tpr',
-            type: 'quantitative',
-            title: 'Sensitivity (true positive rate)',
-            scale: { domain: [0, 1] },
-          },
+          ...ROC_AXES,
           color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
           order: { field: 'i' },
         },
