@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { createModel } from '../architectures';
 import { initBackend } from '../backends';
+import { ModelError } from '../errors';
+import { loadCheckpoint, MemoryModelStore, saveCheckpoint } from '../model-io';
 import { SpotData } from '../spec-helpers';
 import type { OptimizerConfig } from '../optimizers';
 import { trainModel, type TrainConfig } from '../train';
@@ -99,5 +101,49 @@ describe('trainModel on webgpu: fast path', () => {
     got.losses.forEach((l, k) =>
       expect(Math.abs(l - ref[0].losses[k])).toBeLessThan(1e-4 * ref[0].losses[k]),
     );
+  }, 120_000);
+
+  it('checkpoint + resume on the fast path equals straight training (optimizer state round trip)', async () => {
+    const cfg: TrainConfig = {
+      loss: { kind: 'focal-seed', alpha: 2, gamma: 2 },
+      optimizer: { kind: 'adam' },
+      learningRate: 3e-3,
+      weightDecay: 1e-2,
+      epochs: 2,
+      batchSize: 4,
+      seed: 11,
+    };
+    const data = new SpotData({ n: 12, size: S, seed: 3 });
+    const model = (): tf.LayersModel =>
+      createModel({ architecture: 'tiny-resnet', inputSize: S, seed: 5, widths: [8, 16] });
+    const straight = model();
+    const full = await trainModel({ model: straight, config: cfg, train: data });
+
+    const store = new MemoryModelStore();
+    const first = model();
+    await trainModel({
+      model: first,
+      config: cfg,
+      train: data,
+      callbacks: {
+        onEpochEnd: async (rec, ctx) => {
+          await saveCheckpoint(first, await ctx.state(), store, 'runs/fast/checkpoint');
+          throw new ModelError('aborted', 'simulated crash after epoch ' + rec.epoch);
+        },
+      },
+    }).catch((e: ModelError) => expect(e.code).toBe('aborted'));
+    first.dispose();
+    const { model: resumed, state } = await loadCheckpoint(store, 'runs/fast/checkpoint');
+    const rest = await trainModel({ model: resumed, config: cfg, train: data, resume: state });
+    expect(Math.abs(rest.history[1].trainLoss - full.history[1].trainLoss)).toBeLessThan(
+      1e-5 * full.history[1].trainLoss,
+    );
+    for (const [i, w] of straight.weights.entries()) {
+      const a = (await w.read().data()) as Float32Array;
+      const b = (await resumed.weights[i].read().data()) as Float32Array;
+      expect([w.originalName, relErr(b, a) < 1e-5]).toEqual([w.originalName, true]);
+    }
+    straight.dispose();
+    resumed.dispose();
   }, 120_000);
 });
