@@ -2,13 +2,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSyntheticDataset } from '@fundus/imaging';
-import { JobQueues, redisConnection } from '@fundus/jobs';
 import { probabilityBins, rocAuc } from '@fundus/metrics';
 import { fundusJpeg } from '../support/builders';
-import { testEnv } from '../support/env';
-import { spawnTs, type Spawned } from '../support/processes';
+import { type Spawned } from '../support/processes';
 import { tinyRunConfig } from '../support/training-fixtures';
-import { call, readEvents, startApi, type TestApi } from './support';
+import { call, readEvents, startApi, startWorker, stopStack, type TestApi } from './support';
 
 jest.setTimeout(240_000);
 
@@ -53,30 +51,10 @@ describe('API resources with a real worker', () => {
       researcher: api.keys.researcher.secret,
       viewer: api.keys.viewer.secret,
     });
-    worker = spawnTs(
-      'apps/gpu-worker/src/main.ts',
-      testEnv({
-        QUEUE_PREFIX: queuePrefix,
-        WORKER_QUEUES: 'training,sweeps,scoring',
-        STORAGE_URI: `file://${storageRoot}`,
-        CACHE_DIR: mkdtempSync(join(tmpdir(), 'fundus-cache-')),
-        MODEL_BACKEND: 'cpu',
-        NIGHTLY_ENABLED: 'false',
-        LOG_LEVEL: 'warn',
-      }),
-    );
+    worker = startWorker(queuePrefix, storageRoot);
   });
 
-  afterAll(async () => {
-    await worker?.stop();
-    const queues = new JobQueues(redisConnection(process.env.REDIS_URL!), queuePrefix);
-    for (const q of JobQueues.all()) queues.queue(q);
-    await queues.obliterateAll();
-    await queues.close();
-    // Leave no saved nightly schedule behind for other suites sharing the database.
-    await api?.prisma.setting.deleteMany({ where: { key: 'nightly' } });
-    await api?.close();
-  });
+  afterAll(() => stopStack(api, worker, queuePrefix));
 
   it('registers a dataset from a storage prefix (idempotent) and shows its counts', async () => {
     const first = await call(api, 'POST', '/datasets', {

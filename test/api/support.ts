@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createApi } from '../../apps/api/src/main';
+import { JobQueues, redisConnection } from '@fundus/jobs';
 import { testEnv } from '../support/env';
+import { spawnTs, type Spawned } from '../support/processes';
 
 export interface TestApi {
   app: NestExpressApplication;
@@ -137,4 +139,46 @@ export async function readEvents(
     }
   }
   return { status: res.status, contentType: res.headers.get('content-type'), events };
+}
+
+/**
+ * A real worker process (apps/gpu-worker) on the API's queues and local object store: training,
+ * sweeps and scoring on the cpu backend, no nightly schedule, its own tensor cache folder.
+ */
+export function startWorker(
+  queuePrefix: string,
+  storageRoot: string,
+  env: Record<string, string> = {},
+): Spawned {
+  return spawnTs(
+    'apps/gpu-worker/src/main.ts',
+    testEnv({
+      QUEUE_PREFIX: queuePrefix,
+      WORKER_QUEUES: 'training,sweeps,scoring',
+      STORAGE_URI: `file://${storageRoot}`,
+      CACHE_DIR: mkdtempSync(join(tmpdir(), 'fundus-cache-')),
+      MODEL_BACKEND: 'cpu',
+      NIGHTLY_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+      ...env,
+    }),
+  );
+}
+
+/**
+ * Stops the worker, removes every job of the suite's queue prefix from Redis and closes the API; a
+ * saved nightly schedule is deleted too, so suites sharing the database start without one.
+ */
+export async function stopStack(
+  api: TestApi | undefined,
+  worker: Spawned | undefined,
+  queuePrefix: string,
+): Promise<void> {
+  await worker?.stop();
+  const queues = new JobQueues(redisConnection(process.env.REDIS_URL!), queuePrefix);
+  for (const q of JobQueues.all()) queues.queue(q);
+  await queues.obliterateAll();
+  await queues.close();
+  await api?.prisma.setting.deleteMany({ where: { key: 'nightly' } });
+  await api?.close();
 }

@@ -2,10 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSyntheticDataset } from '@fundus/imaging';
-import { JobQueues, redisConnection } from '@fundus/jobs';
-import { startApi, type TestApi } from '../api/support';
+import { startApi, startWorker, stopStack, type TestApi } from '../api/support';
 import { fundusJpeg } from '../support/builders';
-import { testEnv } from '../support/env';
 import { spawnTs, type Spawned } from '../support/processes';
 import { tinyRunConfig } from '../support/training-fixtures';
 
@@ -85,28 +83,10 @@ describe('fundus CLI against a live API', () => {
         await fundusJpeg(200 + i, 96, i % 2 === 1),
       );
     api = await startApi({ QUEUE_PREFIX: queuePrefix }, storageRoot);
-    worker = spawnTs(
-      'apps/gpu-worker/src/main.ts',
-      testEnv({
-        QUEUE_PREFIX: queuePrefix,
-        WORKER_QUEUES: 'training,sweeps,scoring',
-        STORAGE_URI: `file://${storageRoot}`,
-        CACHE_DIR: mkdtempSync(join(tmpdir(), 'fundus-cli-cache-')),
-        MODEL_BACKEND: 'cpu',
-        NIGHTLY_ENABLED: 'false',
-        LOG_LEVEL: 'warn',
-      }),
-    );
+    worker = startWorker(queuePrefix, storageRoot);
   });
 
-  afterAll(async () => {
-    await worker?.stop();
-    const queues = new JobQueues(redisConnection(process.env.REDIS_URL!), queuePrefix);
-    for (const q of JobQueues.all()) queues.queue(q);
-    await queues.obliterateAll();
-    await queues.close();
-    await api?.close();
-  });
+  afterAll(() => stopStack(api, worker, queuePrefix));
 
   it('exits 2 on a bad flag or a missing argument, 3 when not logged in, 0 for --help', async () => {
     const bad = await fundus(['runs', 'list', '--bogus']);

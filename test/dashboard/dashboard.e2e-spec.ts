@@ -14,9 +14,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { makeBadFiles, writeSyntheticDataset } from '@fundus/imaging';
 import { JobName, JobQueues, QueueName, redisConnection } from '@fundus/jobs';
 import { metricsAtThreshold, probabilityBins, rocAuc } from '@fundus/metrics';
-import { call, readEvents, startApi, type TestApi } from '../api/support';
-import { testEnv } from '../support/env';
-import { ROOT, spawnTs, type Spawned } from '../support/processes';
+import { call, readEvents, startApi, startWorker, stopStack, type TestApi } from '../api/support';
+import { ROOT, type Spawned } from '../support/processes';
 import { tinyRunConfig } from '../support/training-fixtures';
 
 jest.setTimeout(150_000);
@@ -87,18 +86,7 @@ describe('dashboard in a browser', () => {
       severityMix: { moderate: 1, severe: 1 },
     });
     api = await startApi({ QUEUE_PREFIX: queuePrefix }, storageRoot);
-    worker = spawnTs(
-      'apps/gpu-worker/src/main.ts',
-      testEnv({
-        QUEUE_PREFIX: queuePrefix,
-        WORKER_QUEUES: 'training,sweeps,scoring',
-        STORAGE_URI: `file://${storageRoot}`,
-        CACHE_DIR: mkdtempSync(join(tmpdir(), 'fundus-cache-')),
-        MODEL_BACKEND: 'cpu',
-        NIGHTLY_ENABLED: 'false',
-        LOG_LEVEL: 'warn',
-      }),
-    );
+    worker = startWorker(queuePrefix, storageRoot);
     const ds = await call(api, 'POST', '/datasets', {
       key: api.keys.researcher.secret,
       json: { name: 'dash-e2e', prefix: 'datasets/dash-e2e/' },
@@ -131,12 +119,7 @@ describe('dashboard in a browser', () => {
 
   afterAll(async () => {
     await context?.close();
-    await worker?.stop();
-    const queues = new JobQueues(redisConnection(process.env.REDIS_URL!), queuePrefix);
-    for (const q of JobQueues.all()) queues.queue(q);
-    await queues.obliterateAll();
-    await queues.close();
-    await api?.close();
+    await stopStack(api, worker, queuePrefix);
   });
 
   it('is served at / with a single-page fallback, without shadowing API routes', async () => {
