@@ -51,18 +51,20 @@ describe('loadConfig', () => {
 
   it('parses the scoring pipeline variables: ORT provider and threads, decode threads', () => {
     const d = loadConfig(workerEnvSchema, base);
-    expect(d).toMatchObject({ SCORING_ORT_PROVIDERS: 'auto', SCORING_ORT_THREADS: 0 });
+    expect(d).toMatchObject({ SCORING_ORT_PROVIDERS: 'auto', SCORING_ORT_THREADS: 0, SCORING_BATCH_SIZE: 8 });
     expect(d.SCORING_DECODE_THREADS).toBeUndefined();
     const set = loadConfig(workerEnvSchema, {
       ...base,
       SCORING_ORT_PROVIDERS: 'webgpu',
       SCORING_ORT_THREADS: '3',
       SCORING_DECODE_THREADS: '0',
+      SCORING_BATCH_SIZE: '32',
     });
     expect(set).toMatchObject({
       SCORING_ORT_PROVIDERS: 'webgpu',
       SCORING_ORT_THREADS: 3,
       SCORING_DECODE_THREADS: 0,
+      SCORING_BATCH_SIZE: 32,
     });
     let error: unknown;
     try {

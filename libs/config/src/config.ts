@@ -87,6 +87,11 @@ export const workerEnvSchema = z.object({
    * back to cpu with one log line saying why.
    */
   SCORING_ORT_PROVIDERS: z.enum(['cpu', 'webgpu', 'cuda', 'auto']).default('auto'),
+  /**
+   * Largest scoring forward pass (images); passes fill across the chunks in flight. 8 suits CPU;
+   * GPU providers want more (e.g. 32).
+   */
+  SCORING_BATCH_SIZE: positiveInt.max(256).default(8),
   /** ONNX Runtime intra-op threads per scoring session; 0 = one per core (os.availableParallelism()). */
   SCORING_ORT_THREADS: z.coerce.number().int().min(0).max(256).default(0),
   /**

@@ -106,7 +106,12 @@ export class ScoringEngine {
       deps.logger,
     );
     this.chunkSize = checkedInt('chunkSize', deps.chunkSize ?? DEFAULT_CHUNK_SIZE, 1, 10_000);
-    this.batchSize = checkedInt('batchSize', deps.batchSize ?? DEFAULT_BATCH_SIZE, 1, 256);
+    this.batchSize = checkedInt(
+      'batchSize',
+      deps.batchSize ?? deps.config.SCORING_BATCH_SIZE ?? DEFAULT_BATCH_SIZE,
+      1,
+      256,
+    );
     this.prefetch = checkedInt('prefetch', deps.prefetch ?? DEFAULT_PREFETCH, 1, 256);
     this.decoder = new DecodePool(
       checkedInt('decode threads', deps.config.SCORING_DECODE_THREADS ?? defaultDecodeThreads(), 0, 64),

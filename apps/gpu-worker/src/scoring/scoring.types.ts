@@ -23,7 +23,11 @@ export interface ScoringDeps {
     Partial<
       Pick<
         WorkerConfig,
-        'SCORING_ENGINE' | 'SCORING_ORT_PROVIDERS' | 'SCORING_ORT_THREADS' | 'SCORING_DECODE_THREADS'
+        | 'SCORING_ENGINE'
+        | 'SCORING_ORT_PROVIDERS'
+        | 'SCORING_ORT_THREADS'
+        | 'SCORING_DECODE_THREADS'
+        | 'SCORING_BATCH_SIZE'
       >
     >;
   logger: ScoringLogger;
@@ -34,8 +38,9 @@ export interface ScoringDeps {
    */
   chunkSize?: number;
   /**
-   * Largest forward pass, 1–256 images. Default 8. Passes are shared by the chunks scoring with the
-   * same model at once, and smaller while decoding cannot keep up (batcher.ts).
+   * Largest forward pass, 1–256 images. Default SCORING_BATCH_SIZE, else 8. Passes are shared by
+   * the chunks scoring with the same model at once, and smaller while decoding cannot keep up
+   * (batcher.ts).
    */
   batchSize?: number;
   /** Images of one chunk fetched and decoded ahead of inference, 1–256. Default 16. */
