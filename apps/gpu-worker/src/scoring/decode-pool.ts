@@ -136,8 +136,12 @@ function checkThreads(n: number): void {
     throw new RangeError(`decode threads must be an integer in 0..64, got ${n}`);
 }
 
-/** The same work in this thread. */
-async function prepareHere(buf: Buffer, size: number): Promise<DecodeResult> {
+/**
+ * Preprocesses one image (in whichever thread calls it). libvips keeps one error buffer per
+ * process, so a decode failing while another thread's decode clears it comes back as "Unknown
+ * error"; such a failure is tried once more so the stored message usually names the real fault.
+ */
+export async function prepareHere(buf: Buffer, size: number, retry = true): Promise<DecodeResult> {
   try {
     const pre = await preprocess(buf, { size });
     return pre.quality.gradable
@@ -145,6 +149,7 @@ async function prepareHere(buf: Buffer, size: number): Promise<DecodeResult> {
       : { kind: 'ungradable', reasons: pre.quality.reasons };
   } catch (err) {
     if (!isImagingError(err)) throw err;
+    if (retry && /Unknown error/i.test(err.message)) return prepareHere(buf, size, false);
     return { kind: 'imaging-error', code: err.code, message: err.message };
   }
 }

@@ -9,30 +9,19 @@
  * false, error}` for anything else, which the pool rethrows.
  */
 import { parentPort } from 'node:worker_threads';
-import { isImagingError, preprocess } from '@fundus/imaging';
-import type { DecodeResult } from './decode-pool';
+import { prepareHere } from './decode-pool';
 
 const port = parentPort!;
 
 port.on('message', (msg: { req: number; buf: Uint8Array; size: number }) => {
   const buf = Buffer.from(msg.buf.buffer, msg.buf.byteOffset, msg.buf.byteLength);
-  preprocess(buf, { size: msg.size }).then(
-    (pre) => {
-      const result: DecodeResult = pre.quality.gradable
-        ? { kind: 'tensor', data: pre.data }
-        : { kind: 'ungradable', reasons: pre.quality.reasons };
+  prepareHere(buf, msg.size).then(
+    (result) =>
       port.postMessage(
         { req: msg.req, ok: true, result },
         result.kind === 'tensor' ? [result.data.buffer as ArrayBuffer] : [],
-      );
-    },
-    (err: Error & { code?: string }) => {
-      if (isImagingError(err)) {
-        const result: DecodeResult = { kind: 'imaging-error', code: err.code, message: err.message };
-        port.postMessage({ req: msg.req, ok: true, result });
-      } else {
-        port.postMessage({ req: msg.req, ok: false, error: { name: err.name, message: err.message } });
-      }
-    },
+      ),
+    (err: Error) =>
+      port.postMessage({ req: msg.req, ok: false, error: { name: err.name, message: err.message } }),
   );
 });
