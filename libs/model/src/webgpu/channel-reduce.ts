@@ -6,8 +6,8 @@
  * - `stats`: batch mean and biased variance (two passes over x) → [2, C] = [mean; variance];
  * - `bn-grad`: with stats and ε, [r·Σdy(x − μ); Σdy] → [2, C] = [∂γ; ∂β] of batch norm;
  *   `bn-relu-grad` the same for ReLU(batch norm), dy masked by the saved output y > 0.
- * A workgroup of 32 channels × 8 row lanes per 32 channels: coalesced reads, per-lane sequential
- * sums, then a sum over the 8 lanes. (Parallelism is C/32 workgroups: fine for the counts and for
+ * A workgroup of 32 channels × 8 row lanes per 32 channels: coalesced reads, per-lane sums (4 rows
+ * per iteration into independent accumulators, for more loads in flight), then a sum over the lanes. (Parallelism is C/32 workgroups: fine for the counts and for
  * correctness; on a large GPU with few channels and many rows a split over rows would be faster.)
  */
 import * as tf from '@tensorflow/tfjs';
@@ -52,33 +52,49 @@ export class ChannelReduceProgram {
   }
 
   getUserCode(): string {
-    const loop = (body: string): string => `
+    // Σ over this lane's rows of term(i, k) (k: a per-channel constant), 4 rows per iteration into
+    // independent accumulators (more loads in flight), then over the lanes.
+    let n = 0;
+    const sumOf = (k = '0.0'): string => {
+      const id = n++;
+      return `
+        var acc${id} = vec4<f32>(0.0);
         if (valid) {
-          for (var m = lane; m < uniforms.rows; m = m + ${LANES_M}) {
-            let i = m * uniforms.channels + c;
-            ${body}
+          var m = lane;
+          while (m + ${3 * LANES_M} < uniforms.rows) {
+            acc${id} = acc${id} + vec4<f32>(
+              term${id}(m * uniforms.channels + c, ${k}),
+              term${id}((m + ${LANES_M}) * uniforms.channels + c, ${k}),
+              term${id}((m + ${2 * LANES_M}) * uniforms.channels + c, ${k}),
+              term${id}((m + ${3 * LANES_M}) * uniforms.channels + c, ${k}));
+            m = m + ${4 * LANES_M};
           }
-        }`;
+          while (m < uniforms.rows) {
+            acc${id}.x = acc${id}.x + term${id}(m * uniforms.channels + c, ${k});
+            m = m + ${LANES_M};
+          }
+        }
+        let sum${id} = laneSum((acc${id}.x + acc${id}.y) + (acc${id}.z + acc${id}.w));`;
+    };
+    const dy = this.kind === 'bn-relu-grad' ? 'select(0.0, DY[i], Y[i] > 0.0)' : 'DY[i]';
+    let terms: string[];
     let body: string;
     if (this.kind === 'sum') {
-      body = `
-        var s = 0.0;
-        ${loop('s = s + X[i];')}
-        let total = laneSum(s);
-        if (valid && lane == 0) { setOutputAtIndex(c, total); }`;
+      terms = ['X[i]'];
+      body = `${sumOf()}
+        if (valid && lane == 0) { setOutputAtIndex(c, sum0); }`;
     } else if (this.kind === 'stats') {
-      body = `
-        var s = 0.0;
-        ${loop('s = s + X[i];')}
-        let mean = laneSum(s) / f32(uniforms.rows);
-        var q = 0.0;
-        ${loop('let d = X[i] - mean; q = q + d * d;')}
-        let variance = laneSum(q) / f32(uniforms.rows);
+      terms = ['X[i]', '(X[i] - k) * (X[i] - k)'];
+      body = `${sumOf()}
+        let mean = sum0 / f32(uniforms.rows);
+        ${sumOf('mean')}
+        let variance = sum1 / f32(uniforms.rows);
         if (valid && lane == 0) {
           setOutputAtIndex(c, mean);
           setOutputAtIndex(uniforms.channels + c, variance);
         }`;
     } else {
+      terms = [dy, `${dy} * (X[i] - k)`];
       body = `
         var mean = 0.0;
         var r = 0.0;
@@ -86,16 +102,16 @@ export class ChannelReduceProgram {
           mean = S[c];
           r = inverseSqrt(S[uniforms.channels + c] + uniforms.eps);
         }
-        var a = 0.0;
-        var b = 0.0;
-        ${loop(`let g = ${this.kind === 'bn-relu-grad' ? 'select(0.0, DY[i], Y[i] > 0.0)' : 'DY[i]'}; a = a + g; b = b + g * (X[i] - mean);`)}
-        let sumDy = laneSum(a);
-        let sumDyXc = laneSum(b);
+        ${sumOf('mean')}
+        ${sumOf('mean')}
         if (valid && lane == 0) {
-          setOutputAtIndex(c, sumDyXc * r);
-          setOutputAtIndex(uniforms.channels + c, sumDy);
+          setOutputAtIndex(c, sum1 * r);
+          setOutputAtIndex(uniforms.channels + c, sum0);
         }`;
     }
+    const fns = terms
+      .map((t, id) => `fn term${id}(i : i32, k : f32) -> f32 { return ${t}; }`)
+      .join('\n      ');
     return `
       var<workgroup> part : array<f32, ${LANES_C * LANES_M}>;
       fn laneSum(v : f32) -> f32 {
@@ -106,6 +122,7 @@ export class ChannelReduceProgram {
         workgroupBarrier();
         return s;
       }
+      ${fns}
       fn main(index : i32) {
         let c = i32(workgroupId.x) * ${LANES_C} + i32(localId.x);
         let lane = i32(localId.y);
