@@ -2,7 +2,8 @@
  * GPU programs of one ResNet50 training step on webgpu (lavapipe here), attributed to the tfjs
  * kernel that dispatched them (innermost `engine.runKernel`; our own raw dispatches by name).
  *
- *   npx tsx bench/gpu-train/kernel-breakdown.ts [--size 32] [--batch 1] [--stock-step] [--top 30]
+ *   npx tsx bench/gpu-train/kernel-breakdown.ts [--size 32] [--batch 1] [--stock-step] [--top 30] [--once]
+ *   (--once: count the first step, skipping the warm-up step; the count is the same, see kernel-count.spec)
  *
  * Default: the fast path as trainModel runs it on webgpu (`makeTrainingStep(model, { fast: true })`);
  * `--stock-step` runs the project's Optimizer with stock tfjs-layers batch norm instead.
@@ -20,6 +21,7 @@ const size = Number(arg('size') ?? 32);
 const batch = Number(arg('batch') ?? 1);
 const top = Number(arg('top') ?? 30);
 const fast = !process.argv.includes('--stock-step');
+const once = process.argv.includes('--once');
 
 interface EngineLike {
   runKernel(name: string, ...rest: unknown[]): unknown;
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
     Array.from({ length: batch }, (_, i) => i % 2),
     'int32',
   );
-  await step.run(x, y);
+  if (!once) await step.run(x, y);
   const engine = tf.engine() as unknown as EngineLike;
   const stack: string[] = [];
   const original = engine.runKernel;

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { runChannelReduce } from './channel-reduce';
 import { FlatVariables, flatShader } from './flat-update';
 import { ElementwiseProgram } from './fused-adam';
-import { CopyRecorder, webgpuBackend } from './raw';
+import { bufferOf, CopyRecorder, webgpuBackend } from './raw';
 
 type TensorInfo = tf.TensorInfo;
 interface WebGpuBackendLike {
@@ -103,9 +103,7 @@ function splitRows(t: tf.Tensor): [tf.Tensor1D, tf.Tensor1D] {
   const b = webgpuBackend();
   const rec = new CopyRecorder(b);
   const c = t.shape[1] as number;
-  b.uploadToGPU(t.dataId);
-  b.commandQueueOwnedIds.add(t.dataId as object);
-  const buf = b.tensorMap.get(t.dataId).resource as Parameters<CopyRecorder['tensorFrom']>[0];
+  const buf = bufferOf(b, t);
   const out: [tf.Tensor1D, tf.Tensor1D] = [
     rec.tensorFrom(buf, 0, [c]) as tf.Tensor1D,
     rec.tensorFrom(buf, 4 * c, [c]) as tf.Tensor1D,

@@ -1,7 +1,8 @@
 /**
  * The webgpu fast path's kernels against the `cpu` backend (1e-4 relative) on ResNet50 shapes at
- * small spatial sizes: batchNormTraining (values, statistics, ∂x ∂γ ∂β), the channel Sum kernel
- * (the bias gradient of every convolution), the ReLU gradient; with their program counts.
+ * small spatial sizes: batchNormTraining with and without fused ReLU (values, statistics, ∂x ∂γ ∂β),
+ * the channel Sum kernel (the bias gradient of every convolution), the ReLU gradient; with their
+ * program counts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backends';
@@ -36,8 +37,8 @@ function relErr(got: Float32Array, ref: Float32Array): number {
   return maxErr / Math.max(maxRef, 1e-30);
 }
 
-/** BN forward/backward: y, mean, variance, ∂x, ∂γ, ∂β of Σ(y·w). */
-async function bn(shape: number[], seed: number): Promise<Float32Array[]> {
+/** BN (optionally + ReLU) forward/backward: y, mean, variance, ∂x, ∂γ, ∂β of Σ(y·w). */
+async function bn(shape: number[], seed: number, relu = false): Promise<Float32Array[]> {
   const c = shape[3];
   const x = tf.tensor(normal(sizeOf(shape), seed, 2, 0.7), shape);
   const w = tf.tensor(normal(sizeOf(shape), seed + 1), shape);
@@ -45,7 +46,7 @@ async function bn(shape: number[], seed: number): Promise<Float32Array[]> {
   const beta = tf.tensor1d(normal(c, seed + 3));
   const kept: tf.Tensor[] = [];
   const { value, grads } = tf.valueAndGrads((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Scalar => {
-    const r = batchNormTraining(xi, g as tf.Tensor1D, b as tf.Tensor1D, EPS);
+    const r = batchNormTraining(xi, g as tf.Tensor1D, b as tf.Tensor1D, EPS, { relu });
     kept.push(r.y.clone(), r.mean, r.variance);
     tf.keep(kept[0]);
     return tf.sum(tf.mul(r.y, w));
@@ -77,11 +78,17 @@ async function reluGrad(shape: number[], seed: number): Promise<Float32Array> {
 }
 
 describe('webgpu fast-path kernels agree with cpu on ResNet50 shapes', () => {
-  const ref = { bn: [] as Float32Array[][], sum: [] as Float32Array[][], relu: [] as Float32Array[] };
+  const ref = {
+    bn: [] as Float32Array[][],
+    bnRelu: [] as Float32Array[][],
+    sum: [] as Float32Array[][],
+    relu: [] as Float32Array[],
+  };
   beforeAll(async () => {
     await initBackend('cpu');
     for (const [i, s] of SHAPES.entries()) {
       ref.bn.push(await bn(s, 10 * i));
+      ref.bnRelu.push(await bn(s, 10 * i + 3, true));
       ref.sum.push(await sums(s, 10 * i + 5));
       ref.relu.push(await reluGrad(s, 10 * i + 7));
     }
@@ -93,6 +100,10 @@ describe('webgpu fast-path kernels agree with cpu on ResNet50 shapes', () => {
     const before = tf.memory().numTensors;
     const gotBn = await bn(shape, 10 * i);
     gotBn.forEach((g, k) => expect(relErr(g, ref.bn[i][k])).toBeLessThan(1e-4));
+    const gotBnRelu = await bn(shape, 10 * i + 3, true);
+    gotBnRelu.forEach((g, k) => expect(relErr(g, ref.bnRelu[i][k])).toBeLessThan(1e-4));
+    // ReLU really applied: some outputs are exactly 0, none negative.
+    expect(Math.min(...gotBnRelu[0])).toBe(0);
     (await sums(shape, 10 * i + 5)).forEach((g, k) => expect(relErr(g, ref.sum[i][k])).toBeLessThan(1e-4));
     expect(relErr(await reluGrad(shape, 10 * i + 7), ref.relu[i])).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
