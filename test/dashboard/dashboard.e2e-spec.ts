@@ -163,17 +163,29 @@ describe('dashboard in a browser', () => {
     await readEvents(api, `/runs/${second.body.id}/events`, api.keys.viewer.secret);
     await signIn(api.keys.admin.secret);
     expect(await page.getByTestId('role').textContent()).toBe('admin');
-    const aucs = async () =>
-      (await page.locator('td[data-col="auc"]').allTextContents()).filter((s) => s !== '—').map(Number);
-    await page.getByRole('button', { name: /^AUC/ }).click();
-    await page.locator('th[aria-sort="descending"]', { hasText: 'AUC' }).waitFor();
-    const desc = await aucs();
-    expect(desc.length).toBeGreaterThanOrEqual(2);
-    expect(desc).toEqual([...desc].sort((a, b) => b - a));
-    await page.getByRole('button', { name: /^AUC/ }).click();
-    await page.locator('th[aria-sort="ascending"]', { hasText: 'AUC' }).waitFor();
-    const asc = await aucs();
-    expect(asc).toEqual([...desc].reverse());
+    // The API sorts (over every run, with cursors); the table shows its order and the AUCs in it.
+    for (const order of ['desc', 'asc'] as const) {
+      await page.getByRole('button', { name: /^AUC/ }).click();
+      await page
+        .locator(`th[aria-sort="${order === 'desc' ? 'descending' : 'ascending'}"]`, { hasText: 'AUC' })
+        .waitFor();
+      const want = (
+        await call(api, 'GET', `/runs?sort=auc&order=${order}&limit=50`, { key: api.keys.viewer.secret })
+      ).body.items as Array<{ id: string; auc: number }>;
+      expect(want.length).toBeGreaterThanOrEqual(2);
+      await page.waitForFunction(
+        (ids) =>
+          JSON.stringify(
+            Array.from(document.querySelectorAll('table[aria-label="Runs"] tbody tr'), (tr) =>
+              tr.getAttribute('data-run-id'),
+            ),
+          ) === ids,
+        JSON.stringify(want.map((r) => r.id)),
+      );
+      const aucs = (await page.locator('td[data-col="auc"]').allTextContents()).map(Number);
+      expect(aucs).toEqual(want.map((r) => Number(r.auc.toFixed(4))));
+      expect(aucs).toEqual([...aucs].sort((x, y) => (order === 'desc' ? y - x : x - y)));
+    }
     await shot('runs');
   });
 

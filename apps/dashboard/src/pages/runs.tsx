@@ -19,15 +19,17 @@ export interface RunRow {
   error: string | null;
 }
 
-type SortKey = 'createdAt' | 'status' | 'auc' | 'sensitivity' | 'specificity' | 'progress';
-const COLUMNS: Array<[SortKey, string]> = [
+/** The sorts the API offers (server-side, with cursors); a metric sort lists runs that have it. */
+type SortKey = 'createdAt' | 'auc' | 'sensitivity' | 'specificity';
+const COLUMNS: Array<[SortKey | null, string]> = [
   ['createdAt', 'Created'],
-  ['status', 'Status'],
-  ['progress', 'Progress'],
+  [null, 'Status'],
+  [null, 'Progress'],
   ['auc', 'AUC'],
   ['sensitivity', 'Sensitivity'],
   ['specificity', 'Specificity'],
 ];
+const PAGE = 50;
 const ACTIVE = new Set(['queued', 'running']);
 
 /**
@@ -81,24 +83,52 @@ function RunRowView(props: {
   );
 }
 
-/** Runs: sortable, filterable table with live progress bars for queued and running runs. */
+/**
+ * Runs: sorted and filtered by the API (so the order holds over every run, not just one page), paged
+ * with the API's cursor, with live status and progress for queued and running runs.
+ */
 export function RunsPage() {
   const [rows, setRows] = useState<RunRow[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState('');
   const [minAuc, setMinAuc] = useState('');
-  const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'createdAt', dir: -1 });
-  useEffect(() => {
-    const q = new URLSearchParams({ limit: '100' });
+  const [minSens, setMinSens] = useState('');
+  const [minSpec, setMinSpec] = useState('');
+  const [sort, setSort] = useState<{ key: SortKey; order: 'asc' | 'desc' }>({
+    key: 'createdAt',
+    order: 'desc',
+  });
+  const query = useMemo(() => {
+    const q = new URLSearchParams({ limit: String(PAGE), sort: sort.key, order: sort.order });
     if (status) q.set('status', status);
     if (minAuc) q.set('minAuc', minAuc);
-    api<{ items: RunRow[] }>(`/runs?${q}`)
+    if (minSens) q.set('minSensitivity', minSens);
+    if (minSpec) q.set('minSpecificity', minSpec);
+    return q.toString();
+  }, [status, minAuc, minSens, minSpec, sort]);
+  useEffect(() => {
+    let live = true;
+    api<{ items: RunRow[]; nextCursor: string | null }>(`/runs?${query}`)
       .then((r) => {
+        if (!live) return;
         setRows(r.items);
+        setNext(r.nextCursor);
         setError(null);
       })
+      .catch((e) => live && setError(String(e)));
+    return () => {
+      live = false;
+    };
+  }, [query]);
+  const more = () =>
+    next &&
+    api<{ items: RunRow[]; nextCursor: string | null }>(`/runs?${query}&cursor=${encodeURIComponent(next)}`)
+      .then((r) => {
+        setRows((rs) => [...(rs ?? []), ...r.items]);
+        setNext(r.nextCursor);
+      })
       .catch((e) => setError(String(e)));
-  }, [status, minAuc]);
   // A live update changes the row in place; a final state reloads the row for its metrics.
   const onUpdate = useCallback((id: string, u: { progress: number; status: string }) => {
     setRows((rs) => rs && rs.map((r) => (r.id === id ? { ...r, ...u } : r)));
@@ -124,22 +154,16 @@ export function RunsPage() {
         )
         .catch(() => undefined);
   }, []);
-  const sorted = useMemo(() => {
-    if (!rows) return [];
-    const v = (r: RunRow) => r[sort.key];
-    return [...rows].sort((a, b) => {
-      const x = v(a);
-      const y = v(b);
-      if (x === y) return 0;
-      if (x === null) return 1;
-      if (y === null) return -1;
-      return (x < y ? -1 : 1) * sort.dir;
-    });
-  }, [rows, sort]);
+  const rate = (label: string, value: string, set: (v: string) => void) => (
+    <label>
+      {label}{' '}
+      <input type="number" min={0} max={1} step={0.01} value={value} onChange={(e) => set(e.target.value)} />
+    </label>
+  );
   return (
     <section>
       <h1>Runs</h1>
-      <form className="filters" onSubmit={(e) => e.preventDefault()}>
+      <form className="controls" onSubmit={(e) => e.preventDefault()} aria-label="Filter runs">
         <label>
           Status{' '}
           <select value={status} onChange={(e) => setStatus(e.target.value)}>
@@ -148,50 +172,66 @@ export function RunsPage() {
               <option key={s}>{s}</option>
             ))}
           </select>
-        </label>{' '}
-        <label>
-          Minimum AUC{' '}
-          <input
-            type="number"
-            min={0}
-            max={1}
-            step={0.01}
-            value={minAuc}
-            onChange={(e) => setMinAuc(e.target.value)}
-          />
         </label>
+        {rate('Minimum AUC', minAuc, setMinAuc)}
+        {rate('Minimum sensitivity', minSens, setMinSens)}
+        {rate('Minimum specificity', minSpec, setMinSpec)}
       </form>
+      {sort.key !== 'createdAt' && (
+        <p>Sorted by {sort.key}: only runs that have it (finished runs) are listed.</p>
+      )}
       {error && <p role="alert">{error}</p>}
       {rows === null ? (
         <p>Loading…</p>
       ) : (
-        <table aria-label="Runs">
-          <thead>
-            <tr>
-              <th scope="col">Run</th>
-              {COLUMNS.map(([key, label]) => (
-                <th
-                  key={key}
-                  scope="col"
-                  aria-sort={sort.key === key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}
-                >
-                  <button
-                    type="button"
-                    onClick={() => setSort((s) => ({ key, dir: s.key === key ? (-s.dir as 1 | -1) : -1 }))}
-                  >
-                    {label}
-                    {sort.key === key ? (sort.dir === 1 ? ' ▲' : ' ▼') : ''}
-                  </button>
-                </th>
+        <>
+          <table aria-label="Runs">
+            <thead>
+              <tr>
+                <th scope="col">Run</th>
+                {COLUMNS.map(([key, label]) =>
+                  key === null ? (
+                    <th key={label} scope="col">
+                      {label}
+                    </th>
+                  ) : (
+                    <th
+                      key={key}
+                      scope="col"
+                      aria-sort={
+                        sort.key === key ? (sort.order === 'asc' ? 'ascending' : 'descending') : 'none'
+                      }
+                    >
+                      <button
+                        type="button"
+                        onClick={() =>
+                          setSort((s) => ({
+                            key,
+                            order: s.key === key && s.order === 'desc' ? 'asc' : 'desc',
+                          }))
+                        }
+                      >
+                        {label}
+                        {sort.key === key ? (sort.order === 'asc' ? ' ▲' : ' ▼') : ''}
+                      </button>
+                    </th>
+                  ),
+                )}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <RunRowView key={r.id} run={r} onUpdate={onUpdate} />
               ))}
-            </tr>
-          </thead>
-          <tbody>
-            {sorted.map((r) => (
-              <RunRowView key={r.id} run={r} onUpdate={onUpdate} />
-            ))}
-          </tbody>
-        </table>
+            </tbody>
+          </table>
+          {rows.length === 0 && <p>No runs match.</p>}
+          {next && (
+            <button type="button" onClick={more}>
+              Show more runs
+            </button>
+          )}
+        </>
       )}
     </section>
   );
