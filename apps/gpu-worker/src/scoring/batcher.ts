@@ -1,10 +1,10 @@
 /**
  * Dynamic batching in front of one loaded model, shared by every chunk that scores with it in this
  * process (WORKER_SCORING_CONCURRENCY chunks at once): images from different chunks go into the
- * same forward passes. Up to `depth` batches are in flight to the inference thread, so it starts
- * the next pass as soon as one ends; a batch leaves as soon as fewer than `depth` are in flight
- * (small batches while decoding is the bottleneck), else waits and fills up to `batchSize` (full
- * batches while the model is the bottleneck).
+ * same forward passes. When the model is idle, whatever is queued leaves at once (a partial pass
+ * while decoding is the bottleneck); while it is busy, full passes of `batchSize` are queued behind
+ * the running one (up to `depth` in flight), so the inference thread starts the next pass as soon
+ * as one ends and partial passes stay rare (full passes while the model is the bottleneck).
  */
 export class InferenceBatcher {
   private queue: Array<{ data: Float32Array; resolve: (p: number) => void; reject: (e: Error) => void }> = [];
@@ -35,7 +35,11 @@ export class InferenceBatcher {
   }
 
   private pump(): void {
-    while (this.inFlight < this.depth && this.queue.length > 0) {
+    // An idle model takes whatever is queued; a busy one gets only full passes queued behind it.
+    while (
+      this.queue.length > 0 &&
+      (this.inFlight === 0 || (this.inFlight < this.depth && this.queue.length >= this.batchSize))
+    ) {
       const batch = this.queue.splice(0, this.batchSize);
       const x = new Float32Array(batch.length * this.per);
       batch.forEach((b, i) => x.set(b.data, i * this.per));

@@ -34,12 +34,12 @@ describe('InferenceBatcher', () => {
     const results: Array<Promise<number>> = [];
     for (let i = 0; i < 5; i++) for (let c = 0; c < 3; c++) results.push(b.predict(img(c * 10 + i)));
     await tick();
-    // The first two images left at once (nothing was in flight); the rest wait for a free slot.
-    expect(calls.map((c) => c.n)).toEqual([1, 1]);
+    // The first image left at once (the model was idle); a full pass of 4, with images of all three
+    // chunks, queued behind it; the rest wait for a free slot.
+    expect(calls.map((c) => c.n)).toEqual([1, 4]);
     calls[0].release();
     await tick();
-    // Now a full pass of 4 with images of all three chunks.
-    expect(calls.map((c) => c.n)).toEqual([1, 1, 4]);
+    expect(calls.map((c) => c.n)).toEqual([1, 4, 4]);
     for (let i = 1; i < 10 && calls.length < 6; i++) {
       calls[i]?.release();
       await tick();
@@ -52,6 +52,19 @@ describe('InferenceBatcher', () => {
     expect(b.passes).toBe(calls.length);
     let k = 0;
     for (let i = 0; i < 5; i++) for (let c = 0; c < 3; c++) expect(await results[k++]).toBe(c * 10 + i);
+  });
+
+  it('while the model is busy, a partial pass waits; it leaves when the model is idle', async () => {
+    const { calls, infer } = gatedModel();
+    const b = new InferenceBatcher(2, infer, 4);
+    const p = [1, 2, 3].map((v) => b.predict(img(v)));
+    await tick();
+    expect(calls.map((c) => c.n)).toEqual([1]);
+    calls[0].release();
+    await tick();
+    expect(calls.map((c) => c.n)).toEqual([1, 2]);
+    calls[1].release();
+    expect(await Promise.all(p)).toEqual([1, 2, 3]);
   });
 
   it('a failed pass rejects its images only; the next pass still runs', async () => {
