@@ -5,12 +5,15 @@
  *   npx tsx bench/onnx/onnx-score-bench.ts [images=64] [arch=resnet18] [size=128] [width=1024]
  *
  * Same set-up as bench/scoring/score-bench.ts (s3rver, throw-away PostgreSQL database, Redis).
+ * Keys per chunk: BENCH_CHUNK (default 16).
  * - anchor "ORT model alone": an `onnxruntime-node` CPU session on `exportOnnx(model)`, over the
  *   already-preprocessed tensors, batch 8 (the engine's default), after a warm-up, main thread.
  * - "end to end, ORT": ScoringEngine with SCORING_ENGINE=onnx (the inference thread exports the tfjs
  *   model once when loading it, outside the timed part), pipelined (decode pool of
  *   SCORING_DECODE_THREADS, default cores/4, shared batcher) with 1 and 2 chunks in flight, and with
- *   decoding on the main thread (SCORING_DECODE_THREADS=0, prefetch 4), 2 chunks in flight.
+ *   decoding on the main thread (SCORING_DECODE_THREADS=0, prefetch 4), 2 chunks in flight, and
+ *   pipelined with other thread counts (BENCH_VARIANT="ortThreads,decodeThreads", default the
+ *   cores split: ORT threads = cores − decode threads).
  * - "tfjs-wasm": model alone (`predictProbabilities`, wasm backend) and end to end with
  *   SCORING_ENGINE=tfjs, MODEL_BACKEND=wasm, 1 chunk at a time — one round each (slow).
  */
@@ -41,7 +44,7 @@ const images = Number(args[0] ?? 64);
 const arch = (args[1] ?? 'resnet18') as Architecture;
 const size = Number(args[2] ?? 128);
 const width = Number(args[3] ?? 1024);
-const CHUNK = 16;
+const CHUNK = Number(process.env.BENCH_CHUNK ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 async function withAdmin<T>(f: (c: Client) => Promise<T>): Promise<T> {
@@ -121,7 +124,7 @@ async function main(): Promise<void> {
     const run = await prisma.run.create({ data: { datasetId: ds.id, seed: 1, config: {} } });
     // One version per end-to-end pass (same files), so no pass finds predictions to skip.
     const versions: ModelVersion[] = [];
-    for (let i = 0; i < 3 * ROUNDS + 2; i++) {
+    for (let i = 0; i < 4 * ROUNDS + 2; i++) {
       const r =
         i === 0 ? run : await prisma.run.create({ data: { datasetId: ds.id, seed: 2 + i, config: {} } });
       versions.push(await modelVersion(prisma, store.uriFor('models/bench'), r.id));
@@ -168,7 +171,12 @@ async function main(): Promise<void> {
       warn: (m: string) => console.warn(m),
       error: (m: string) => console.error(m),
     };
-    const makeEngine = (engine: 'onnx' | 'tfjs', decodeThreads?: number, prefetch?: number) =>
+    const makeEngine = (
+      engine: 'onnx' | 'tfjs',
+      decodeThreads?: number,
+      prefetch?: number,
+      ortThreads?: number,
+    ) =>
       new ScoringEngine({
         prisma,
         store,
@@ -182,6 +190,7 @@ async function main(): Promise<void> {
           NIGHTLY_TZ: 'UTC',
           SCORING_ORT_PROVIDERS: 'cpu',
           SCORING_DECODE_THREADS: decodeThreads,
+          SCORING_ORT_THREADS: ortThreads,
         },
         logger,
         chunkSize: CHUNK,
@@ -190,15 +199,23 @@ async function main(): Promise<void> {
     const engine = makeEngine('onnx');
     // Decoding on the main thread (libuv's pool) with a 4-image prefetch, as before the decode pool.
     const mainEngine = makeEngine('onnx', 0, 4);
+    // Variant: ORT intra-op threads and decode threads from BENCH_VARIANT="ortThreads,decodeThreads"
+    // (default: cores split, ORT threads = cores − the default decode threads).
+    const [vOrt, vDecode] = (
+      process.env.BENCH_VARIANT ??
+      `${Math.max(1, cpus().length - engine.decoder.threads)},${engine.decoder.threads}`
+    )
+      .split(',')
+      .map(Number);
+    const splitEngine = makeEngine('onnx', vDecode, undefined, vOrt);
     const wasmEngine = makeEngine('tfjs');
     const warm = await prisma.scoringJob.create({
       data: { modelVersionId: versions[0].id, prefix: 'none/' },
     });
     await engine.plan(warm.id);
     // Start the decode threads outside the timed part.
-    await Promise.all(
-      Array.from({ length: engine.decoder.threads }, () => engine.decoder.prepare(jpegs[0], size)),
-    );
+    for (const e of [engine, splitEngine])
+      await Promise.all(Array.from({ length: e.decoder.threads }, () => e.decoder.prepare(jpegs[0], size)));
 
     const runJob = async (
       mv: ModelVersion,
@@ -227,47 +244,53 @@ async function main(): Promise<void> {
       return s;
     };
     // Rounds alternate anchor and end to end, so load from other processes hits both alike.
-    const model1: Timing[] = [];
-    const e2e1: Timing[] = [];
-    const model2: Timing[] = [];
-    const e2e2: Timing[] = [];
-    const model3: Timing[] = [];
-    const e2e3: Timing[] = [];
+    const variants = [
+      {
+        name: `pipelined (${engine.decoder.threads} decode threads, ORT threads = cores), 1 chunk at a time`,
+        eng: engine,
+        parallel: 1,
+      },
+      {
+        name: `pipelined (${engine.decoder.threads} decode threads, ORT threads = cores), 2 chunks at a time`,
+        eng: engine,
+        parallel: 2,
+      },
+      {
+        name: `pipelined (${splitEngine.decoder.threads} decode threads, ORT threads = ${vOrt || 'cores'}), 2 chunks at a time`,
+        eng: splitEngine,
+        parallel: 2,
+      },
+      { name: 'decode on the main thread (prefetch 4), 2 chunks at a time', eng: mainEngine, parallel: 2 },
+    ].map((v) => ({ ...v, model: [] as Timing[], e2e: [] as Timing[], passes: 0, passImages: 0 }));
+    let vi = 0;
     for (let r = 0; r < ROUNDS; r++) {
-      model1.push(await ortPass());
-      e2e1.push(await runJob(versions[3 * r], 1));
-      model2.push(await ortPass());
-      e2e2.push(await runJob(versions[3 * r + 1], 2));
-      model3.push(await ortPass());
-      e2e3.push(await runJob(versions[3 * r + 2], 2, mainEngine));
+      for (const v of variants) {
+        v.model.push(await ortPass());
+        const before = { ...v.eng.passStats };
+        v.e2e.push(await runJob(versions[vi++], v.parallel, v.eng));
+        v.passes += v.eng.passStats.passes - before.passes;
+        v.passImages += v.eng.passStats.images - before.images;
+      }
     }
     const wasmAloneT = await tfjsAlone();
-    const wasmE2eT = await runJob(versions[3 * ROUNDS], 1, wasmEngine);
+    const wasmE2eT = await runJob(versions[vi], 1, wasmEngine);
     await session.release();
     model.dispose();
     const median = (v: Timing[]) => [...v].sort((a, b) => a.s - b.s)[Math.floor(v.length / 2)];
-    const modelT = median([...model1, ...model2, ...model3]);
+    const modelT = median(variants.flatMap((v) => v.model));
     const decodeT: Timing = decode;
 
     const rate = (t: Timing) => images / t.s;
-    const rows = [
-      ['ORT model alone (anchor), median of ' + 3 * ROUNDS, modelT],
+    const rows: Array<[string, Timing]> = [
+      [`ORT model alone (anchor), median of ${variants.length * ROUNDS}`, modelT],
       ['decode alone (main thread, one image at a time)', decodeT],
-      [
-        `end to end ORT, pipelined (${engine.decoder.threads} decode threads), 1 chunk at a time, median of ${ROUNDS}`,
-        median(e2e1),
-      ],
-      [
-        `end to end ORT, pipelined (${engine.decoder.threads} decode threads), 2 chunks at a time, median of ${ROUNDS}`,
-        median(e2e2),
-      ],
-      [
-        'end to end ORT, decode on the main thread (prefetch 4), 2 chunks at a time, median of ' + ROUNDS,
-        median(e2e3),
-      ],
+      ...variants.map((v): [string, Timing] => [
+        `end to end ORT, ${v.name}, median of ${ROUNDS}`,
+        median(v.e2e),
+      ]),
       ['tfjs-wasm model alone, 1 pass', wasmAloneT],
       ['end to end tfjs-wasm, 1 chunk at a time, 1 pass', wasmE2eT],
-    ] as const;
+    ];
     const ratios = (e: Timing[], m: Timing[]) =>
       e.map((t, i) => `${((m[i].s / t.s) * 100).toFixed(0)}%`).join(', ');
     console.log(`date: ${new Date().toISOString()}`);
@@ -277,7 +300,7 @@ async function main(): Promise<void> {
         .join(', ')}`,
     );
     console.log(
-      `per round, end to end vs the anchor measured just before it: pipelined 1 chunk ${ratios(e2e1, model1)}; pipelined 2 chunks ${ratios(e2e2, model2)}; main-thread decode 2 chunks ${ratios(e2e3, model3)}`,
+      `per round, end to end vs the anchor measured just before it: ${variants.map((v) => `${v.name}: ${ratios(v.e2e, v.model)}`).join('; ')}`,
     );
     console.log(
       `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, tfjs backend ${info.backend}, onnxruntime-node ${ort.env.versions.node ?? '?'}`,
@@ -290,6 +313,9 @@ async function main(): Promise<void> {
     );
     console.log('| path | seconds | img/s | vs model alone | CPU ms/image |');
     console.log('|---|---|---|---|---|');
+    console.log(
+      `mean images per forward pass: ${variants.map((v) => `${v.name}: ${(v.passImages / Math.max(1, v.passes)).toFixed(1)}`).join('; ')}`,
+    );
     for (const [name, t] of rows) {
       console.log(
         `| ${name} | ${t.s.toFixed(2)} | ${rate(t).toFixed(1)} | ${((rate(t) / rate(modelT)) * 100).toFixed(0)}% | ${((t.cpu / images) * 1000).toFixed(1)} |`,
@@ -297,6 +323,7 @@ async function main(): Promise<void> {
     }
     await engine.close();
     await mainEngine.close();
+    await splitEngine.close();
     await wasmEngine.close();
   } finally {
     await queues.obliterateAll().catch(() => undefined);

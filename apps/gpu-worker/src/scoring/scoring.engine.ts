@@ -84,6 +84,8 @@ export class ScoringEngine {
   private readonly chunkSize: number;
   private readonly batchSize: number;
   private readonly prefetch: number;
+  /** Forward passes run by the batchers and the images in them (benches, logs). */
+  readonly passStats = { passes: 0, images: 0 };
   /** Decode, crop and quality gate off the main thread (SCORING_DECODE_THREADS). */
   readonly decoder: DecodePool;
   private readonly batchers = new WeakMap<LoadedModel, InferenceBatcher>();
@@ -313,7 +315,11 @@ export class ScoringEngine {
     if (!b) {
       b = new InferenceBatcher(
         m.inputSize * m.inputSize * 3,
-        (x) => m.predict(x, this.batchSize),
+        (x, n) => {
+          this.passStats.passes += 1;
+          this.passStats.images += n;
+          return m.predict(x, this.batchSize);
+        },
         this.batchSize,
       );
       this.batchers.set(m, b);
