@@ -143,22 +143,27 @@ describe('ONNX Runtime execution providers', () => {
     model.dispose();
   });
 
-  // onnxruntime-node is installed with ONNXRUNTIME_NODE_INSTALL=skip, so its CUDA provider library is absent.
-  (cudaProviderPresent() ? it.skip : it)(
-    'cuda without its provider library falls back to CPU, saying why once',
-    async () => {
-      const first = await createOrtSession(onnx, { providers: 'cuda', threads: 1 });
+  // onnxruntime-node is installed with ONNXRUNTIME_NODE_INSTALL=skip, so its CUDA provider library is
+  // absent here and CUDA falls back to CPU; where the library is present, CUDA is used or its failure said.
+  it('cuda without its provider library falls back to CPU, saying why once', async () => {
+    const first = await createOrtSession(onnx, { providers: 'cuda', threads: 1 });
+    const second = await createOrtSession(onnx, { providers: 'cuda', threads: 1 });
+    try {
+      if (cudaProviderPresent()) {
+        expect(first.provider === 'cuda' || /cuda/i.test(first.note ?? '')).toBe(true);
+        return;
+      }
       expect(first.provider).toBe('cpu');
       expect(first.note).toMatch(
         /cuda execution provider is not installed .*ONNXRUNTIME_NODE_INSTALL=skip.*scoring on CPU/,
       );
-      const second = await createOrtSession(onnx, { providers: 'cuda', threads: 1 });
       expect(second.provider).toBe('cpu');
       expect(second.note).toBeUndefined();
+    } finally {
       await first.session.release();
       await second.session.release();
-    },
-  );
+    }
+  });
 
   it('the model cache logs the fallback once, however many models it loads', async () => {
     const store = createObjectStore(`file://${mkdtempSync(join(tmpdir(), 'ort-providers-spec-'))}`);
@@ -188,41 +193,38 @@ describe('ONNX Runtime execution providers', () => {
     }
   });
 
-  // Opt-in (TEST_ORT_WEBGPU=1): ORT's WebGPU provider compiles its shaders for ~10 s on lavapipe
-  // (scripts/ci/install-lavapipe.sh), too slow for every CI run.
-  (process.env.TEST_ORT_WEBGPU === '1' ? it : it.skip)(
-    'webgpu gives the CPU probabilities to 1e-4 (any adapter, lavapipe included)',
-    async () => {
-      const store = createObjectStore(`file://${mkdtempSync(join(tmpdir(), 'ort-webgpu-spec-'))}`);
-      await store.put('m/model.onnx', onnx);
-      const mv = {
-        id: '00000000-0000-4000-8000-00000000000c',
-        format: 'tfjs-layers',
-        uri: store.uriFor('m'),
-        onnxUri: store.uriFor('m/model.onnx'),
-        inputSize: 16,
-        threshold: 0.5,
-      } as ModelVersion;
-      const x = new Float32Array(3 * 16 * 16 * 3).map((_, i) => Math.sin(i * 0.37));
-      const run = async (providers: 'cpu' | 'webgpu') => {
-        const cache = new ModelCache(store, 'cpu', 2, 'auto', { providers, threads: 1 });
-        try {
-          return await cache.use(mv, async (m) => ({
-            provider: m.provider,
-            p: await m.predict(x.slice(), 3),
-          }));
-        } finally {
-          await cache.close();
-        }
-      };
-      const cpu = await run('cpu');
-      const gpu = await run('webgpu');
-      await store.close();
-      expect(gpu.provider).toBe('webgpu');
-      expect(cpu.provider).toBe('cpu');
-      gpu.p.forEach((v, i) => expect(Math.abs(v - cpu.p[i])).toBeLessThan(1e-4));
-    },
-  );
+  // ORT's WebGPU provider compiles its shaders for ~10 s on lavapipe (scripts/ci/install-lavapipe.sh,
+  // which .ci/run installs); any adapter does.
+  it('webgpu gives the CPU probabilities to 1e-4 (any adapter, lavapipe included)', async () => {
+    const store = createObjectStore(`file://${mkdtempSync(join(tmpdir(), 'ort-webgpu-spec-'))}`);
+    await store.put('m/model.onnx', onnx);
+    const mv = {
+      id: '00000000-0000-4000-8000-00000000000c',
+      format: 'tfjs-layers',
+      uri: store.uriFor('m'),
+      onnxUri: store.uriFor('m/model.onnx'),
+      inputSize: 16,
+      threshold: 0.5,
+    } as ModelVersion;
+    const x = new Float32Array(3 * 16 * 16 * 3).map((_, i) => Math.sin(i * 0.37));
+    const run = async (providers: 'cpu' | 'webgpu') => {
+      const cache = new ModelCache(store, 'cpu', 2, 'auto', { providers, threads: 1 });
+      try {
+        return await cache.use(mv, async (m) => ({
+          provider: m.provider,
+          p: await m.predict(x.slice(), 3),
+        }));
+      } finally {
+        await cache.close();
+      }
+    };
+    const cpu = await run('cpu');
+    const gpu = await run('webgpu');
+    await store.close();
+    expect(gpu.provider).toBe('webgpu');
+    expect(cpu.provider).toBe('cpu');
+    gpu.p.forEach((v, i) => expect(Math.abs(v - cpu.p[i])).toBeLessThan(1e-4));
+  });
 
   it('auto picks CPU here and says why (no CUDA library, no hardware WebGPU adapter)', async () => {
     const r = await createOrtSession(onnx, { providers: 'auto', threads: 1 });
