@@ -115,20 +115,15 @@ export class Optimizer {
    * @throws ModelError `incompatible-checkpoint` when kind, variable names or sizes differ.
    */
   setState(state: OptimizerState): void {
-    const bad = (m: string): ModelError => new ModelError('incompatible-checkpoint', `optimizer state: ${m}`);
-    if (state.kind !== this.cfg.kind) throw bad(`saved for "${state.kind}", optimizer is "${this.cfg.kind}"`);
-    if (state.slots.length !== this.vars.length)
-      throw bad(`has ${state.slots.length} variables, model has ${this.vars.length}`);
-    state.names.forEach((n, i) => {
-      if (n !== this.names[i])
-        throw bad(`variable ${i} is "${n}" in the checkpoint but "${this.names[i]}" in the model`);
-    });
+    checkOptimizerState(
+      state,
+      this.cfg.kind,
+      this.names,
+      this.vars.map((v) => v.size),
+      this.slots[0]?.length ?? 0,
+    );
     this.slots.forEach((s, i) =>
-      s.forEach((slot, j) => {
-        const arr = state.slots[i][j];
-        if (!arr || arr.length !== slot.size) throw bad(`slot ${j} of "${this.names[i]}" has the wrong size`);
-        tf.tidy(() => slot.assign(tf.tensor(arr, slot.shape)));
-      }),
+      s.forEach((slot, j) => tf.tidy(() => slot.assign(tf.tensor(state.slots[i][j], slot.shape)))),
     );
     this.step = state.step;
   }
@@ -136,4 +131,30 @@ export class Optimizer {
   dispose(): void {
     this.slots.forEach((s) => s.forEach((x) => x.dispose()));
   }
+}
+
+/**
+ * Checks a saved optimizer state against an optimizer: same kind, same variables by name and order,
+ * `slotsPerVariable` arrays of the variable's size each.
+ * @throws ModelError `incompatible-checkpoint` naming the first difference.
+ */
+export function checkOptimizerState(
+  state: OptimizerState,
+  kind: string,
+  names: readonly string[],
+  sizes: readonly number[],
+  slotsPerVariable: number,
+): void {
+  const bad = (m: string): ModelError => new ModelError('incompatible-checkpoint', `optimizer state: ${m}`);
+  if (state.kind !== kind) throw bad(`saved for "${state.kind}", optimizer is "${kind}"`);
+  if (state.slots.length !== names.length)
+    throw bad(`has ${state.slots.length} variables, model has ${names.length}`);
+  state.names.forEach((n, i) => {
+    if (n !== names[i]) throw bad(`variable ${i} is "${n}" in the checkpoint but "${names[i]}" in the model`);
+  });
+  for (let i = 0; i < names.length; i++)
+    for (let k = 0; k < slotsPerVariable; k++) {
+      const arr = state.slots[i][k];
+      if (!arr || arr.length !== sizes[i]) throw bad(`slot ${k} of "${names[i]}" has the wrong size`);
+    }
 }

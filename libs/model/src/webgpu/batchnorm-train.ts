@@ -13,20 +13,12 @@ import * as tf from '@tensorflow/tfjs';
 import { runChannelReduce } from './channel-reduce';
 import { FlatVariables, flatShader } from './flat-update';
 import { ElementwiseProgram } from './fused-adam';
-import { bufferOf, CopyRecorder, webgpuBackend } from './raw';
+import { bufferOf, CopyRecorder, webgpuBackend, type WebGpuProgramRunner } from './raw';
 
 type TensorInfo = tf.TensorInfo;
-interface WebGpuBackendLike {
-  runWebGPUProgram(
-    program: unknown,
-    inputs: TensorInfo[],
-    dtype: string,
-    uniforms?: Array<{ type: string; data: number[] }>,
-  ): TensorInfo;
-}
 type Args = {
   inputs: Record<string, TensorInfo>;
-  backend: WebGpuBackendLike;
+  backend: WebGpuProgramRunner;
   attrs: Record<string, unknown>;
 };
 

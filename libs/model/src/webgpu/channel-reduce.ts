@@ -11,16 +11,9 @@
  * correctness; on a large GPU with few channels and many rows a split over rows would be faster.)
  */
 import * as tf from '@tensorflow/tfjs';
+import type { WebGpuProgramRunner } from './raw';
 
 type TensorInfo = tf.TensorInfo;
-interface WebGpuBackendLike {
-  runWebGPUProgram(
-    program: unknown,
-    inputs: TensorInfo[],
-    dtype: string,
-    uniforms?: Array<{ type: string; data: number[] }>,
-  ): TensorInfo;
-}
 
 export type ChannelReduceKind = 'sum' | 'stats' | 'bn-grad' | 'bn-relu-grad';
 
@@ -134,7 +127,7 @@ export class ChannelReduceProgram {
 
 /** Runs a channel reduction on the webgpu backend; x (and dy) are [..., C] float32. */
 export function runChannelReduce(
-  backend: WebGpuBackendLike,
+  backend: WebGpuProgramRunner,
   kind: ChannelReduceKind,
   inputs: TensorInfo[],
   epsilon = 0,
@@ -166,7 +159,7 @@ export function registerWebGpuChannelSum(): void {
     ...stockCfg,
     kernelFunc: ((args: {
       inputs: { x: TensorInfo };
-      backend: WebGpuBackendLike;
+      backend: WebGpuProgramRunner;
       attrs: Record<string, unknown>;
     }) => {
       const { x } = args.inputs;

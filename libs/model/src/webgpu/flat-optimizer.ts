@@ -5,8 +5,7 @@
  * (`getState`/`setState` are interchangeable with it), so checkpoints move between the two.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ModelError } from '../errors';
-import type { OptimizerConfig, OptimizerState } from '../optimizers';
+import { checkOptimizerState, type OptimizerConfig, type OptimizerState } from '../optimizers';
 import { FlatVariables, flatShader } from './flat-update';
 
 const ADAM = flatShader(
@@ -114,21 +113,15 @@ export class FlatOptimizer {
    * @throws ModelError `incompatible-checkpoint` when kind, variable names or sizes differ.
    */
   setState(state: OptimizerState): void {
-    const bad = (m: string): ModelError => new ModelError('incompatible-checkpoint', `optimizer state: ${m}`);
-    if (state.kind !== this.cfg.kind) throw bad(`saved for "${state.kind}", optimizer is "${this.cfg.kind}"`);
-    if (state.slots.length !== this.vars.length)
-      throw bad(`has ${state.slots.length} variables, model has ${this.vars.length}`);
-    state.names.forEach((n, i) => {
-      if (n !== this.names[i])
-        throw bad(`variable ${i} is "${n}" in the checkpoint but "${this.names[i]}" in the model`);
-    });
+    checkOptimizerState(
+      state,
+      this.cfg.kind,
+      this.names,
+      this.vars.map((v) => v.size),
+      this.flat.slots.length,
+    );
     for (let k = 0; k < this.flat.slots.length; k++) {
-      const arrays = this.order.map((i) => {
-        const arr = state.slots[i][k];
-        if (!arr || arr.length !== this.vars[i].size)
-          throw bad(`slot ${k} of "${this.names[i]}" has the wrong size`);
-        return arr;
-      });
+      const arrays = this.order.map((i) => state.slots[i][k]);
       this.flat.writeSlot(k, arrays);
     }
     this.step = state.step;

@@ -6,16 +6,9 @@
  * `Optimizer` (kind `adam`), so the two agree to float32 rounding.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { WebGpuProgramRunner } from './raw';
 
 type TensorInfo = tf.TensorInfo;
-interface WebGpuBackendLike {
-  runWebGPUProgram(
-    program: unknown,
-    inputs: TensorInfo[],
-    dtype: string,
-    uniforms?: Array<{ type: string; data: number[] }>,
-  ): TensorInfo;
-}
 
 const WORKGROUP = 128;
 
@@ -74,7 +67,7 @@ export function registerWebGpuFusedAdam(): void {
       attrs,
     }: {
       inputs: Record<string, TensorInfo>;
-      backend: WebGpuBackendLike;
+      backend: WebGpuProgramRunner;
       attrs: Record<string, unknown>;
     }) => {
       const square = attrs.square === true;
@@ -102,7 +95,7 @@ export function registerWebGpuFusedAdam(): void {
       attrs,
     }: {
       inputs: Record<string, TensorInfo>;
-      backend: WebGpuBackendLike;
+      backend: WebGpuProgramRunner;
       attrs: Record<string, unknown>;
     }) => {
       const decay = (attrs.weightDecay as number) > 0;

@@ -58,6 +58,16 @@ export interface WebGpuBackendInternals {
   makeUniforms(u: Array<{ type: string; data: number[] }>): BindingResource;
 }
 
+/** The backend method our tfjs-style programs run through (one output tensor per program). */
+export interface WebGpuProgramRunner {
+  runWebGPUProgram(
+    program: unknown,
+    inputs: tf.TensorInfo[],
+    dtype: string,
+    uniforms?: Array<{ type: string; data: number[] }>,
+  ): tf.TensorInfo;
+}
+
 /** The active webgpu backend's internals. @throws Error when the backend is not webgpu. */
 export function webgpuBackend(): WebGpuBackendInternals {
   if (tf.getBackend() !== 'webgpu') throw new Error(`needs the webgpu backend, not ${tf.getBackend()}`);

@@ -4,12 +4,10 @@
  * on every other backend it computes exactly the stock expression.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { WebGpuProgramRunner } from './raw';
 import { ElementwiseProgram } from './fused-adam';
 
 type TensorInfo = tf.TensorInfo;
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: unknown, inputs: TensorInfo[], dtype: string): TensorInfo;
-}
 
 let registered = false;
 
@@ -24,7 +22,7 @@ export function registerWebGpuReluGrad(): void {
       backend,
     }: {
       inputs: Record<string, TensorInfo>;
-      backend: WebGpuBackendLike;
+      backend: WebGpuProgramRunner;
     }) => {
       const prog = new ElementwiseProgram(
         inputs.dy.shape,
