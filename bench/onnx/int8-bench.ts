@@ -15,7 +15,6 @@
  */
 import { cpus, loadavg } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import * as tf from '@tensorflow/tfjs';
 import { normalize, renderFundus, type Severity } from '@fundus/imaging';
 import { rocAuc } from '@fundus/metrics';
 import {
@@ -31,6 +30,7 @@ import {
   type DataSource,
 } from '@fundus/model';
 import { quantizeInt8 } from './quantize';
+import { randomiseStatistics } from '../../libs/model/src/spec-helpers';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SEVERITY_MIX: Severity[] = ['moderate', 'severe'];
@@ -107,27 +107,6 @@ function compare(a: Float32Array, b: Float32Array) {
     if (a[i] >= 0.5 !== b[i] >= 0.5) flips += 1;
   }
   return { maxDiff, meanDiff: sum / a.length, flips };
-}
-
-/** Random batch-norm statistics so the untrained nets' activations are not trivially scaled. */
-function randomiseStatistics(model: tf.LayersModel, seed: number): void {
-  const rng = new Rng(seed);
-  for (const layer of model.layers) {
-    for (const w of layer.weights) {
-      const kind = w.originalName.split('/').pop();
-      if (kind === 'kernel' || kind === 'bias') continue;
-      const n = w.shape.reduce((a: number, b) => a * (b as number), 1);
-      const v = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        if (kind === 'gamma') v[i] = 0.5 + rng.next();
-        else if (kind === 'moving_variance') v[i] = 0.5 + rng.next();
-        else v[i] = rng.normal() * 0.1;
-      }
-      const t = tf.tensor(v, w.shape as number[]);
-      w.write(t);
-      t.dispose();
-    }
-  }
 }
 
 async function accuracy(): Promise<void> {

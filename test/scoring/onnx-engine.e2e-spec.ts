@@ -5,40 +5,19 @@
  * synthetic fundus images, with the same ungradable and unreadable rows, whichever way the
  * pipeline batches them (chunks scored concurrently share forward passes).
  */
-import * as tf from '@tensorflow/tfjs';
 import { randomUUID } from 'node:crypto';
 import { createPrismaClient, type ModelVersion, type PrismaClient } from '@fundus/db';
 import { JobQueues, redisConnection } from '@fundus/jobs';
-import { createModel, exportOnnx, initBackend, Rng, saveModel } from '@fundus/model';
+import { createModel, exportOnnx, initBackend, saveModel } from '@fundus/model';
 import { ScoringService } from '@fundus/services';
 import { createObjectStore, type ObjectStore } from '@fundus/storage';
 import { ScoringEngine, resultsKey, type ScoringDeps } from '../../apps/gpu-worker/src/scoring';
 import { blackJpeg, buildRun, fundusJpeg, truncatedJpeg } from '../support/builders';
 import { startS3rver, type S3rverHandle } from '../support/s3rver';
+import { randomiseStatistics } from '../../libs/model/src/spec-helpers';
 
 const SIZE = 32;
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** Random batch-norm statistics and biases: outputs spread out, and BN folding in the export matters. */
-function randomiseStatistics(model: tf.LayersModel, seed: number): void {
-  const rng = new Rng(seed);
-  for (const layer of model.layers) {
-    for (const w of layer.weights) {
-      const kind = w.originalName.split('/').pop();
-      if (kind === 'kernel') continue;
-      const n = w.shape.reduce((a: number, b) => a * (b as number), 1);
-      const v = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        if (kind === 'gamma') v[i] = 0.5 + rng.next();
-        else if (kind === 'moving_variance') v[i] = 0.5 + rng.next() * 1.5;
-        else v[i] = rng.normal() * 0.3;
-      }
-      const t = tf.tensor(v, w.shape as number[]);
-      w.write(t);
-      t.dispose();
-    }
-  }
-}
 
 describe('ONNX Runtime vs tfjs scoring engine (PostgreSQL, Redis, s3rver)', () => {
   let s3: S3rverHandle;
@@ -87,7 +66,7 @@ describe('ONNX Runtime vs tfjs scoring engine (PostgreSQL, Redis, s3rver)', () =
 
     await initBackend('cpu');
     const model = createModel({ architecture: 'tiny-resnet', inputSize: SIZE, seed: 7, widths: [4, 8, 8] });
-    randomiseStatistics(model, 8);
+    randomiseStatistics(model, 8, 0.3);
     const folder = `models/${randomUUID()}`;
     await saveModel(model, store, folder, { architecture: 'tiny-resnet' });
     await store.put(`${folder}/model.onnx`, exportOnnx(model));

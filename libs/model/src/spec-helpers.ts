@@ -2,6 +2,7 @@
  * Test-only builders: small in-memory data sources of synthetic "lesion" images. Not exported from
  * the library's index.
  */
+import * as tf from '@tensorflow/tfjs';
 import { Rng } from './rng';
 import type { Batch, BatchRequest, DataSource } from './train';
 
@@ -78,4 +79,29 @@ export function allImages(d: SpotData): Float32Array {
     Array.from({ length: d.size }, (_, i) => i),
     { augment: false },
   ).x;
+}
+
+/**
+ * Gives every batch-norm layer and bias of `model` random values (gamma in [0.5, 1.5), moving
+ * variance in [0.5, 2), beta, bias and moving mean ~ N(0, spread²)), so outputs spread out and
+ * batch-norm folding in an export is actually exercised. Kernels are left as initialised.
+ */
+export function randomiseStatistics(model: tf.LayersModel, seed: number, spread = 0.2): void {
+  const rng = new Rng(seed);
+  for (const layer of model.layers) {
+    for (const w of layer.weights) {
+      const kind = w.originalName.split('/').pop();
+      if (kind === 'kernel') continue;
+      const n = w.shape.reduce((a: number, b) => a * (b as number), 1);
+      const v = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        if (kind === 'gamma') v[i] = 0.5 + rng.next();
+        else if (kind === 'moving_variance') v[i] = 0.5 + rng.next() * 1.5;
+        else v[i] = rng.normal() * spread;
+      }
+      const t = tf.tensor(v, w.shape as number[]);
+      w.write(t);
+      t.dispose();
+    }
+  }
 }

@@ -6,29 +6,9 @@ import type { ModelVersion } from '@fundus/db';
 import { createModel, exportOnnx, Rng, saveModel } from '@fundus/model';
 import { createObjectStore } from '@fundus/storage';
 import { ModelCache } from './model-cache';
+import { randomiseStatistics } from '../../../../libs/model/src/spec-helpers';
 
 const SIZE = 24;
-
-/** Random batch-norm statistics and biases, so ONNX batch-norm folding matters. */
-function randomiseStatistics(model: tf.LayersModel, seed: number): void {
-  const rng = new Rng(seed);
-  for (const layer of model.layers) {
-    for (const w of layer.weights) {
-      const kind = w.originalName.split('/').pop();
-      if (kind === 'kernel') continue;
-      const n = w.shape.reduce((a: number, b) => a * (b as number), 1);
-      const v = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        if (kind === 'gamma') v[i] = 0.5 + rng.next();
-        else if (kind === 'moving_variance') v[i] = 0.5 + rng.next() * 1.5;
-        else v[i] = rng.normal() * 0.2;
-      }
-      const t = tf.tensor(v, w.shape as number[]);
-      w.write(t);
-      t.dispose();
-    }
-  }
-}
 
 function images(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);

@@ -5,29 +5,7 @@ import { createModel, type ModelConfig } from '../architectures';
 import { predictProbabilities } from '../predict';
 import { Rng } from '../rng';
 import { exportOnnx, OnnxExportError, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from './export';
-
-/** Gives every batch-norm layer and bias random values, so folding is actually exercised. */
-function randomiseStatistics(model: tf.LayersModel, seed: number): void {
-  const rng = new Rng(seed);
-  for (const layer of model.layers) {
-    for (const w of layer.weights) {
-      const n = w.shape.reduce((a: number, b) => a * (b as number), 1);
-      const v = new Float32Array(n);
-      const kind = w.originalName.split('/').pop();
-      for (let i = 0; i < n; i++) {
-        if (kind === 'gamma') v[i] = 0.5 + rng.next();
-        else if (kind === 'beta' || kind === 'bias') v[i] = rng.normal() * 0.1;
-        else if (kind === 'moving_mean') v[i] = rng.normal() * 0.2;
-        else if (kind === 'moving_variance') v[i] = 0.5 + rng.next() * 1.5;
-        else break;
-      }
-      if (kind === 'kernel') continue;
-      const t = tf.tensor(v, w.shape as number[]);
-      w.write(t);
-      t.dispose();
-    }
-  }
-}
+import { randomiseStatistics } from '../spec-helpers';
 
 /**
  * Runs the graph on ONNX Runtime's CPU provider in a worker thread: onnxruntime-node's native
