@@ -243,6 +243,32 @@ describe('scoring engine (PostgreSQL, Redis, s3rver)', () => {
     expect((await service.cancelScoringJob(job.id)).canceled).toBe(false);
   });
 
+  it('a job canceled while a chunk scores: the chunk stops and commits nothing', async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `cancel-mid/img-${String(i).padStart(2, '0')}.jpg`);
+    for (const [i, k] of keys.entries()) await store.put(k, await fundusJpeg(300 + i));
+    const big = new ScoringEngine({ ...deps, chunkSize: 20 });
+    try {
+      const job = await service.createScoringJob(mv.id, 'cancel-mid/');
+      await big.plan(job.id);
+      let progressCalls = 0;
+      const outcome = await big.scoreChunk(job.id, 0, async () => {
+        progressCalls += 1;
+        if (progressCalls === 1) await service.cancelScoringJob(job.id);
+      });
+      expect(progressCalls).toBeGreaterThanOrEqual(1);
+      expect(outcome).toMatchObject({ outcome: 'skipped', finishedJob: false });
+      expect(await prisma.prediction.count({ where: { scoringJobId: job.id } })).toBe(0);
+      expect(await prisma.scoringItem.count({ where: { scoringJobId: job.id, done: true } })).toBe(0);
+      expect(await prisma.scoringJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({
+        status: 'canceled',
+        chunksDone: 0,
+        scored: 0,
+      });
+    } finally {
+      await big.close();
+    }
+  });
+
   it('a model version that cannot be loaded fails the job without retries', async () => {
     const broken = await prisma.modelVersion.create({
       data: {

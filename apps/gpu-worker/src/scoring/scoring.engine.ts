@@ -43,7 +43,11 @@ export interface PlanOutcome {
 export interface ChunkOutcome {
   scoringJobId: string;
   chunk: number;
-  /** `scored`: predictions committed now; `already-done`: a retry of a committed chunk; `skipped`: job not running. */
+  /**
+   * `scored`: predictions committed now; `already-done`: a retry of a committed chunk; `skipped`: the
+   * job is not running (canceled or finished before the chunk, or canceled while it ran: nothing is
+   * committed then).
+   */
   outcome: 'scored' | 'already-done' | 'skipped';
   /** Rows of this chunk by outcome (before de-duplication against existing rows). */
   scored: number;
@@ -52,6 +56,9 @@ export interface ChunkOutcome {
   /** True when this call finished the whole job (wrote the CSV). */
   finishedJob: boolean;
 }
+
+/** How many started images apart a running chunk checks whether its job was canceled. */
+const CANCEL_CHECK_EVERY = 8;
 
 /** Object names that are never images: hidden files (`.DS_Store`, our own `.fundus-*` folders). */
 function isCandidate(o: ObjectInfo): boolean {
@@ -216,6 +223,8 @@ export class ScoringEngine {
         this.decoder.grow(Math.min(64, Math.max(1, availableParallelism() - 1)));
       return this.predict(job, m, items, onProgress);
     });
+    // Canceled while scoring (the lanes stop early, see predict): commit nothing.
+    if (rows === null || !(await this.stillRunning(job.id))) return outcome;
     for (const r of rows) {
       if (r.error) outcome.failed += 1;
       else if (r.ungradable) outcome.ungradable += 1;
@@ -250,7 +259,7 @@ export class ScoringEngine {
     m: LoadedModel,
     items: ScoringItem[],
     onProgress?: (fraction: number) => Promise<void>,
-  ): Promise<NewPrediction[]> {
+  ): Promise<NewPrediction[] | null> {
     const base = { modelVersionId: job.modelVersionId, scoringJobId: job.id };
     const batcher = this.batcherFor(m);
     const out = new Array<NewPrediction | undefined>(items.length);
@@ -259,12 +268,24 @@ export class ScoringEngine {
     let next = 0;
     let finished = 0;
     let failed = false;
+    // A cancel is noticed within CANCEL_CHECK_EVERY started images; the lanes then take no more.
+    let canceled = false;
+    let checking: Promise<void> | null = null;
+    const checkCancel = () =>
+      (checking ??= this.stillRunning(job.id).then((running) => {
+        canceled ||= !running;
+        checking = null;
+      }));
     const completed = async () => {
       finished += 1;
       if (onProgress) await onProgress(finished / items.length);
     };
     const lane = async () => {
-      while (!failed && next < items.length) {
+      while (!failed && !canceled && next < items.length) {
+        if (next > 0 && next % CANCEL_CHECK_EVERY === 0) {
+          await checkCancel();
+          if (canceled) break;
+        }
         const i = next++;
         const p = await this.prepare(items[i], m.inputSize);
         if (p.kind === 'row') {
@@ -303,6 +324,7 @@ export class ScoringEngine {
       await Promise.allSettled(lanes);
     }
     await Promise.all(inferring);
+    if (canceled) return null;
     const rows = out.filter((r): r is NewPrediction => r !== undefined);
     if (rows.length !== items.length)
       throw new Error(`scoring: ${items.length - rows.length} of ${items.length} items have no row`);
@@ -454,6 +476,11 @@ export class ScoringEngine {
       skipped: job.skipped,
       chunks: job.chunks,
     };
+  }
+
+  /** Whether the job is still running (a cancel or another worker's failure ends it). */
+  private async stillRunning(id: string): Promise<boolean> {
+    return (await this.requireJob(id)).status === 'running';
   }
 
   private async requireJob(id: string): Promise<ScoringJob> {
