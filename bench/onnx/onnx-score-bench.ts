@@ -17,27 +17,18 @@
  * - "tfjs-wasm": model alone (`predictProbabilities`, wasm backend) and end to end with
  *   SCORING_ENGINE=tfjs, MODEL_BACKEND=wasm, 1 chunk at a time — one round each (slow).
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { Client } from 'pg';
-import { createPrismaClient, type ModelVersion, type PrismaClient } from '@fundus/db';
-import { generateFundus, preprocess } from '@fundus/imaging';
-import { JobQueues, redisConnection } from '@fundus/jobs';
+import type { ModelVersion } from '@fundus/db';
 import * as ort from 'onnxruntime-node';
 import {
-  createModel,
   exportOnnx,
   initBackend,
   ONNX_INPUT_NAME,
   predictProbabilities,
-  saveModel,
   type Architecture,
 } from '@fundus/model';
-import { S3ObjectStore } from '@fundus/storage';
 import { ScoringEngine } from '../../apps/gpu-worker/src/scoring';
-import { startS3rver } from '../../test/support/s3rver';
-import { adminUrl, withDatabase } from '../../test/setup/db-urls';
+import { setUpScoringBench, timing, type Timing } from '../support/scoring-bench';
 
 const args = process.argv.slice(2);
 const images = Number(args[0] ?? 64);
@@ -47,99 +38,11 @@ const width = Number(args[3] ?? 1024);
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-async function withAdmin<T>(f: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: adminUrl() });
-  await c.connect();
-  try {
-    return await f(c);
-  } finally {
-    await c.end();
-  }
-}
-
-async function modelVersion(prisma: PrismaClient, uri: string, runId: string) {
-  return prisma.modelVersion.create({
-    data: { runId, format: 'tfjs-layers', uri, architecture: arch, inputSize: size, threshold: 0.5 },
-  });
-}
-
-/** Wall-clock seconds and CPU seconds (user + system, every thread of this process). */
-interface Timing {
-  s: number;
-  cpu: number;
-}
-
-function timing(t0: number, c0: NodeJS.CpuUsage): Timing {
-  const c = process.cpuUsage(c0);
-  return { s: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 };
-}
-
 async function main(): Promise<void> {
-  const dbName = `fundus_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  await withAdmin((c) => c.query(`CREATE DATABASE "${dbName}"`));
-  const url = withDatabase(dbName);
-  execFileSync('npx', ['--no-install', 'prisma', 'migrate', 'deploy'], {
-    env: { ...process.env, DATABASE_URL: url },
-    stdio: 'ignore',
-  });
-  const prisma = createPrismaClient(url);
-  const s3 = await startS3rver({ bucket: 'bench' });
-  const store = new S3ObjectStore('bench', '', {
-    endpoint: s3.endpoint,
-    credentials: s3.credentials,
-    region: s3.region,
-  });
-  const queues = new JobQueues(
-    redisConnection(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
-    `fundus-bench-${dbName.slice(-6)}`,
-  );
+  const info = await initBackend('wasm');
+  const bench = await setUpScoringBench({ images, arch, size, width, versions: 4 * ROUNDS + 2 });
+  const { prisma, store, queues, jpegs, model, versions, x, per, decode } = bench;
   try {
-    const info = await initBackend('wasm');
-    const jpegs: Buffer[] = [];
-    for (let i = 0; i < images; i++) {
-      jpegs.push(
-        await generateFundus({
-          seed: 5000 + i,
-          size: width,
-          height: Math.round((width * 3) / 4),
-          disease: i % 2 === 0,
-        }),
-      );
-    }
-    await s3.seed(
-      'bench',
-      jpegs.map((body, i) => ({ key: `intake/img-${String(i).padStart(5, '0')}.jpg`, body })),
-    );
-    const model = createModel({ architecture: arch, inputSize: size, seed: 1 });
-    await saveModel(model, store, 'models/bench');
-    const ds = await prisma.dataset.create({
-      data: {
-        name: 'bench',
-        storagePrefix: 'x/',
-        labelMap: { disease: 1, normal: 0 },
-        digest: 'x',
-        counts: {},
-      },
-    });
-    const run = await prisma.run.create({ data: { datasetId: ds.id, seed: 1, config: {} } });
-    // One version per end-to-end pass (same files), so no pass finds predictions to skip.
-    const versions: ModelVersion[] = [];
-    for (let i = 0; i < 4 * ROUNDS + 2; i++) {
-      const r =
-        i === 0 ? run : await prisma.run.create({ data: { datasetId: ds.id, seed: 2 + i, config: {} } });
-      versions.push(await modelVersion(prisma, store.uriFor('models/bench'), r.id));
-    }
-
-    // Decode alone (and the tensors for the model-alone anchor).
-    const t = performance.now();
-    const c = process.cpuUsage();
-    const tensors: Float32Array[] = [];
-    for (const j of jpegs) tensors.push((await preprocess(j, { size })).data);
-    const decode = timing(t, c);
-
-    const per = size * size * 3;
-    const x = new Float32Array(images * per);
-    tensors.forEach((d, i) => x.set(d, i * per));
     const session = await ort.InferenceSession.create(exportOnnx(model), { executionProviders: ['cpu'] });
     const ortPass = async (): Promise<Timing> => {
       const t0 = performance.now();
@@ -326,12 +229,7 @@ async function main(): Promise<void> {
     await splitEngine.close();
     await wasmEngine.close();
   } finally {
-    await queues.obliterateAll().catch(() => undefined);
-    await queues.close();
-    await prisma.$disconnect();
-    await store.close();
-    await s3.stop();
-    await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
+    await bench.close();
   }
 }
 

@@ -17,25 +17,11 @@
  * - "end to end, 2 chunks at a time": the same with two chunks in flight (the default concurrency 2),
  *   for a second model version so nothing is skipped.
  */
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { Client } from 'pg';
-import { createPrismaClient, type ModelVersion, type PrismaClient } from '@fundus/db';
-import { generateFundus, preprocess } from '@fundus/imaging';
-import { JobQueues, redisConnection } from '@fundus/jobs';
-import {
-  createModel,
-  initBackend,
-  predictProbabilities,
-  saveModel,
-  type Architecture,
-  type BackendName,
-} from '@fundus/model';
-import { S3ObjectStore } from '@fundus/storage';
+import type { ModelVersion } from '@fundus/db';
+import { initBackend, predictProbabilities, type Architecture, type BackendName } from '@fundus/model';
 import { ScoringEngine } from '../../apps/gpu-worker/src/scoring';
-import { startS3rver } from '../../test/support/s3rver';
-import { adminUrl, withDatabase } from '../../test/setup/db-urls';
+import { setUpScoringBench } from '../support/scoring-bench';
 
 const args = process.argv.slice(2);
 const images = Number(args[0] ?? 64);
@@ -46,87 +32,12 @@ const backend = (args[4] ?? 'wasm') as BackendName;
 const CHUNK = 16;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-async function withAdmin<T>(f: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: adminUrl() });
-  await c.connect();
-  try {
-    return await f(c);
-  } finally {
-    await c.end();
-  }
-}
-
-async function modelVersion(prisma: PrismaClient, uri: string, runId: string) {
-  return prisma.modelVersion.create({
-    data: { runId, format: 'tfjs-layers', uri, architecture: arch, inputSize: size, threshold: 0.5 },
-  });
-}
-
 async function main(): Promise<void> {
-  const dbName = `fundus_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  await withAdmin((c) => c.query(`CREATE DATABASE "${dbName}"`));
-  const url = withDatabase(dbName);
-  execFileSync('npx', ['--no-install', 'prisma', 'migrate', 'deploy'], {
-    env: { ...process.env, DATABASE_URL: url },
-    stdio: 'ignore',
-  });
-  const prisma = createPrismaClient(url);
-  const s3 = await startS3rver({ bucket: 'bench' });
-  const store = new S3ObjectStore('bench', '', {
-    endpoint: s3.endpoint,
-    credentials: s3.credentials,
-    region: s3.region,
-  });
-  const queues = new JobQueues(
-    redisConnection(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
-    `fundus-bench-${dbName.slice(-6)}`,
-  );
+  const info = await initBackend(backend);
+  const bench = await setUpScoringBench({ images, arch, size, width, versions: 2 * ROUNDS });
+  const { prisma, store, queues, model, versions, x, per } = bench;
+  const decodeS = bench.decode.s;
   try {
-    const info = await initBackend(backend);
-    const jpegs: Buffer[] = [];
-    for (let i = 0; i < images; i++) {
-      jpegs.push(
-        await generateFundus({
-          seed: 5000 + i,
-          size: width,
-          height: Math.round((width * 3) / 4),
-          disease: i % 2 === 0,
-        }),
-      );
-    }
-    await s3.seed(
-      'bench',
-      jpegs.map((body, i) => ({ key: `intake/img-${String(i).padStart(5, '0')}.jpg`, body })),
-    );
-    const model = createModel({ architecture: arch, inputSize: size, seed: 1 });
-    await saveModel(model, store, 'models/bench');
-    const ds = await prisma.dataset.create({
-      data: {
-        name: 'bench',
-        storagePrefix: 'x/',
-        labelMap: { disease: 1, normal: 0 },
-        digest: 'x',
-        counts: {},
-      },
-    });
-    const run = await prisma.run.create({ data: { datasetId: ds.id, seed: 1, config: {} } });
-    // One version per end-to-end pass (same files), so no pass finds predictions to skip.
-    const versions: ModelVersion[] = [];
-    for (let i = 0; i < 2 * ROUNDS; i++) {
-      const r =
-        i === 0 ? run : await prisma.run.create({ data: { datasetId: ds.id, seed: 2 + i, config: {} } });
-      versions.push(await modelVersion(prisma, store.uriFor('models/bench'), r.id));
-    }
-
-    // Decode alone (and the tensors for the model-alone anchor).
-    const t = performance.now();
-    const tensors: Float32Array[] = [];
-    for (const j of jpegs) tensors.push((await preprocess(j, { size })).data);
-    const decodeS = (performance.now() - t) / 1000;
-
-    const per = size * size * 3;
-    const x = new Float32Array(images * per);
-    tensors.forEach((d, i) => x.set(d, i * per));
     await predictProbabilities(model, x.subarray(0, Math.min(images, 8) * per), 8); // warm-up
     const modelAlone = async () => {
       const t0 = performance.now();
@@ -225,12 +136,7 @@ async function main(): Promise<void> {
     }
     await engine.cache.close();
   } finally {
-    await queues.obliterateAll().catch(() => undefined);
-    await queues.close();
-    await prisma.$disconnect();
-    await store.close();
-    await s3.stop();
-    await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
+    await bench.close();
   }
 }
 
