@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { convGeometry as geometry, type ConvGeometry } from './conv-geometry';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -32,50 +33,6 @@ export function setWasmKernelBlockFloats(n: number): number {
   const old = maxBlockFloats;
   maxBlockFloats = Math.max(1, Math.floor(n));
   return old;
-}
-
-interface ConvGeometry {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  kh: number;
-  kw: number;
-  co: number;
-  oh: number;
-  ow: number;
-  sh: number;
-  sw: number;
-  padTop: number;
-  padLeft: number;
-}
-
-function geometry(xShape: number[], filterShape: number[], attrs: Record<string, unknown>): ConvGeometry {
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as 'same' | 'valid' | number,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    false,
-    'channelsLast',
-  );
-  return {
-    n: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    ci: info.inChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    co: info.outChannels,
-    oh: info.outHeight,
-    ow: info.outWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-  };
 }
 
 function kernelFn(name: string): KernelFn {

@@ -14,6 +14,7 @@
  * the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import { convGeometry, type ConvGeometry } from '../conv-geometry';
 
 type TensorInfo = tf.TensorInfo;
 interface BackendLike {
@@ -35,53 +36,16 @@ function kernel(name: string): KernelFn {
 export type FilterGradPath = 'matmul' | 'conv' | 'stock';
 
 /** The conv2d geometry the filter-gradient kernel needs. */
-export interface FilterGradGeometry {
-  n: number;
-  h: number;
-  w: number;
-  ci: number;
-  kh: number;
-  kw: number;
-  co: number;
-  oh: number;
-  ow: number;
-  sh: number;
-  sw: number;
-  padTop: number;
-  padLeft: number;
-}
+export type FilterGradGeometry = ConvGeometry;
 
+/** The geometry, or null for a layout the reformulations do not cover (not channels-last). */
 function geometry(
   xShape: number[],
   filterShape: number[],
   attrs: Record<string, unknown>,
 ): FilterGradGeometry | null {
   if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') return null;
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as [number, number] | number,
-    1,
-    attrs.pad as 'same' | 'valid' | number,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    false,
-    'channelsLast',
-  );
-  return {
-    n: info.batchSize,
-    h: info.inHeight,
-    w: info.inWidth,
-    ci: info.inChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    co: info.outChannels,
-    oh: info.outHeight,
-    ow: info.outWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-  };
+  return convGeometry(xShape, filterShape, attrs);
 }
 
 /** Which reformulation applies to a geometry. */
