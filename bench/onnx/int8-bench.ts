@@ -15,7 +15,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { normalize, renderFundus, type Severity } from '@fundus/imaging';
+import type { Severity } from '@fundus/imaging';
 import { rocAuc } from '@fundus/metrics';
 import {
   createModel,
@@ -26,49 +26,16 @@ import {
   Rng,
   trainModel,
   type Architecture,
-  type Batch,
-  type DataSource,
 } from '@fundus/model';
 import { quantizeInt8 } from './quantize';
-import { randomiseStatistics } from '../../libs/model/src/spec-helpers';
+import {
+  FUNDUS_TRAINING_RECIPE,
+  randomiseStatistics,
+  SyntheticFundusData,
+} from '../../libs/model/src/spec-helpers';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SEVERITY_MIX: Severity[] = ['moderate', 'severe'];
-
-class Synthetic implements DataSource {
-  readonly labels: Int32Array;
-  readonly images: Float32Array[] = [];
-  constructor(
-    readonly size: number,
-    seed: number,
-    private readonly side: number,
-    /** Lesion loads of the disease images, alternating; undefined: drawn from the seed over all four. */
-    mix?: Severity[],
-  ) {
-    this.labels = new Int32Array(size);
-    for (let i = 0; i < size; i++) {
-      const disease = i % 2 === 1;
-      this.labels[i] = disease ? 1 : 0;
-      const img = renderFundus({
-        seed: seed + i,
-        size: side,
-        disease,
-        severity: disease && mix ? mix[(i >> 1) % mix.length] : undefined,
-      });
-      this.images.push(normalize(img.rgb));
-    }
-  }
-  batch(indices: number[]): Batch {
-    const per = this.side * this.side * 3;
-    const x = new Float32Array(indices.length * per);
-    const y = new Int32Array(indices.length);
-    indices.forEach((k, i) => {
-      x.set(this.images[k], i * per);
-      y[i] = this.labels[k];
-    });
-    return { x, y };
-  }
-}
 
 function stack(images: Float32Array[]): Float32Array {
   const per = images[0].length;
@@ -112,26 +79,17 @@ function compare(a: Float32Array, b: Float32Array) {
 async function accuracy(): Promise<void> {
   const SIDE = 64;
   await initBackend('wasm');
-  const train = new Synthetic(240, 1000, SIDE, SEVERITY_MIX);
+  const train = new SyntheticFundusData(240, 1000, SIDE, SEVERITY_MIX);
   // Held out with all four lesion loads (subtle and mild are hard at 64 px), so the AUC is not 1.
-  const val = new Synthetic(200, 900000, SIDE);
-  const valEasy = new Synthetic(120, 700000, SIDE, SEVERITY_MIX);
+  const val = new SyntheticFundusData(200, 900000, SIDE);
+  const valEasy = new SyntheticFundusData(120, 700000, SIDE, SEVERITY_MIX);
   const model = createModel({ architecture: 'tiny-resnet', inputSize: SIDE, seed: 1, widths: [8, 16, 32] });
   const t0 = performance.now();
   const result = await trainModel({
     model,
     train,
     val: valEasy,
-    config: {
-      loss: { kind: 'focal-seed', alpha: 2, gamma: 2 },
-      optimizer: { kind: 'adam' },
-      learningRate: 3e-3,
-      schedule: { kind: 'cosine', warmupEpochs: 1 },
-      epochs: 6,
-      batchSize: 16,
-      seed: 3,
-      earlyStopping: { patience: 2 },
-    },
+    config: FUNDUS_TRAINING_RECIPE,
   });
   const trainS = (performance.now() - t0) / 1000;
   const onnx = exportOnnx(model);
