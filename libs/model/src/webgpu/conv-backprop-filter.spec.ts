@@ -1,12 +1,12 @@
 /**
- * The webgpu Conv2DBackpropFilter (matmul / batch-as-channels convolution) against the `cpu`
+ * The webgpu Conv2DBackpropFilter (implicit GEMM, split inner dimension) against the `cpu`
  * backend, on ResNet50's (and ResNet18's) convolution shapes at small spatial sizes. Runs on Mesa's
  * lavapipe where there is no GPU (scripts/ci/install-lavapipe.sh).
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backends';
 import { Rng } from '../rng';
-import { countKernels, filterGradPath } from '.';
+import { countKernels, filterGradPlan } from '.';
 
 interface Case {
   name: string;
@@ -36,6 +36,11 @@ const CASES: Case[] = [
   },
   { name: '3×3/2 same odd size', x: [3, 7, 9, 16], k: 3, co: 8, stride: 2, pad: 'same' },
   { name: '3×3/2 valid, last row unread', x: [2, 8, 8, 16], k: 3, co: 8, stride: 2, pad: 'valid' },
+  // Inner dimension N·Ho·Wo long enough to be split into chunks summed by a second program.
+  { name: '1×1/1 64→64 split (as at 224 px)', x: [2, 28, 28, 64], k: 1, co: 64, stride: 1, pad: 'valid' },
+  { name: '3×3/1 same 64→64 split', x: [2, 24, 24, 64], k: 3, co: 64, stride: 1, pad: 'same' },
+  { name: '7×7/2 valid 3→64 split (stem)', x: [2, 70, 70, 3], k: 7, co: 64, stride: 2, pad: 'valid' },
+  { name: '3×3/2 same odd size split, partial tiles', x: [3, 37, 41, 20], k: 3, co: 72, stride: 2, pad: 'same' },
 ];
 
 function normal(n: number, seed: number): Float32Array {
@@ -100,48 +105,46 @@ describe('webgpu Conv2DBackpropFilter', () => {
     expect(maxErr / maxRef).toBeLessThan(1e-4);
   });
 
-  it('dispatches a matmul for 1×1 filters and a convolution for k×k, leaking no tensors', async () => {
-    expect(
-      filterGradPath({
-        n: 1,
-        h: 8,
-        w: 8,
-        ci: 4,
-        kh: 1,
-        kw: 1,
-        co: 4,
-        oh: 4,
-        ow: 4,
-        sh: 2,
-        sw: 2,
-        padTop: 0,
-        padLeft: 0,
-      }),
-    ).toBe('matmul');
-    expect(
-      filterGradPath({
-        n: 1,
-        h: 8,
-        w: 8,
-        ci: 4,
-        kh: 3,
-        kw: 3,
-        co: 4,
-        oh: 8,
-        ow: 8,
-        sh: 1,
-        sw: 1,
-        padTop: 1,
-        padLeft: 1,
-      }),
-    ).toBe('conv');
+  it('plans splits of the inner dimension only where the tiles alone would not fill a GPU', () => {
+    const g = (n: number, hw: number, k: number, ci: number, co: number, s = 1) => ({
+      n,
+      h: hw * s,
+      w: hw * s,
+      ci,
+      kh: k,
+      kw: k,
+      co,
+      oh: hw,
+      ow: hw,
+      sh: s,
+      sw: s,
+      padTop: 0,
+      padLeft: 0,
+    });
+    // ResNet50 at 32 px, batch 1: inner dimension ≤ 256, one program per filter gradient.
+    expect(filterGradPlan(g(1, 8, 1, 64, 256)).splits).toBe(1);
+    // 224 px, batch 32, conv2 1×1 64→64 (one 64×64 tile, 100,352 inner values): 392 chunks of 256.
+    const small = filterGradPlan(g(32, 56, 1, 64, 64));
+    expect(small).toMatchObject({ rows: 64, inner: 100_352, splits: 392, chunk: 256 });
+    // conv5 3×3 512→512 (576 tiles) at 224 px, batch 32: no split needed.
+    const big = filterGradPlan(g(32, 7, 3, 512, 512));
+    expect(big.splits).toBe(1);
+    expect(big.workgroups).toBeGreaterThanOrEqual(512);
+    // Every chunk is a multiple of the staging depth and the chunks cover the inner dimension.
+    for (const plan of [small, big, filterGradPlan(g(3, 37, 3, 16, 8, 2))]) {
+      expect(plan.chunk % 16).toBe(0);
+      expect(plan.splits * plan.chunk).toBeGreaterThanOrEqual(plan.inner);
+      expect((plan.splits - 1) * plan.chunk).toBeLessThan(plan.inner);
+    }
+  });
+
+  it('dispatches one GEMM program, plus one split sum where the inner dimension is split; leaks no tensors', async () => {
     const before = tf.memory().numTensors;
-    const one = await countKernels(() => filterGrad(CASES[2], ...inputs[2]));
-    expect([...one.count.byProgram.keys()].some((k) => /MatMul/.test(k))).toBe(true);
-    expect([...one.count.byProgram.keys()].some((k) => /Conv2DDerFilter/.test(k))).toBe(false);
-    const three = await countKernels(() => filterGrad(CASES[4], ...inputs[4]));
-    expect([...three.count.byProgram.keys()].some((k) => /Conv2D(MM|Naive)|Im2Col/.test(k))).toBe(true);
-    expect([...three.count.byProgram.keys()].some((k) => /Conv2DDerFilter/.test(k))).toBe(false);
+    const unsplit = await countKernels(() => filterGrad(CASES[2], ...inputs[2]));
+    expect(Object.fromEntries(unsplit.count.byProgram)).toEqual({ FilterGradGemmProgram: 1 });
+    const split = CASES.findIndex((c) => c.name.includes('split'));
+    const two = await countKernels(() => filterGrad(CASES[split], ...inputs[split]));
+    expect(Object.fromEntries(two.count.byProgram)).toEqual({ FilterGradGemmProgram: 1, SplitSumProgram: 1 });
     expect(tf.memory().numTensors).toBe(before);
   });
 });

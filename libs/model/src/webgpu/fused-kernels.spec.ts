@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backends';
 import { Rng } from '../rng';
-import { batchNormTraining, countKernels } from '.';
+import { batchNormTraining, channelReducePlan, countKernels } from '.';
 
 // [N, H, W, C]: ResNet50 stages (64…2048 channels) at 32–64 px inputs, batch 2; and 48 channels
 // (not a multiple of the 32-channel workgroup).
@@ -18,6 +18,11 @@ const SHAPES: Array<[number, number, number, number]> = [
   [2, 2, 2, 1024],
   [2, 1, 1, 2048],
   [3, 5, 5, 48],
+  // Enough rows to be split over workgroups (partials + merge), as at 224 px: 2,048 rows in 4 chunks,
+  // 12,544 in 24, and 1,601 in 3 of which the last is shorter.
+  [2, 32, 32, 64],
+  [4, 56, 56, 64],
+  [1, 1601, 1, 40],
 ];
 const EPS = 1.001e-5;
 
@@ -103,7 +108,7 @@ describe('webgpu fast-path kernels agree with cpu on ResNet50 shapes', () => {
     const gotBnRelu = await bn(shape, 10 * i + 3, true);
     gotBnRelu.forEach((g, k) => expect(relErr(g, ref.bnRelu[i][k])).toBeLessThan(1e-4));
     // ReLU really applied: some outputs are exactly 0, none negative.
-    expect(Math.min(...gotBnRelu[0])).toBe(0);
+    expect(gotBnRelu[0].reduce((a, b) => Math.min(a, b), Infinity)).toBe(0);
     (await sums(shape, 10 * i + 5)).forEach((g, k) => expect(relErr(g, ref.sum[i][k])).toBeLessThan(1e-4));
     expect(relErr(await reluGrad(shape, 10 * i + 7), ref.relu[i])).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
@@ -135,5 +140,22 @@ describe('webgpu fast-path kernels agree with cpu on ResNet50 shapes', () => {
     // relu, mul, sum (forward); fill-free gradient of sum and mul; ReLU gradient.
     expect(relu.byProgram.get('ElementwiseProgram')).toBe(1);
     tf.dispose([x, dy]);
+  });
+
+  it('splits the rows of a reduction only where few channels meet many rows', async () => {
+    // ResNet50 at 32 px, batch 1: ≤ 256 rows per channel, never split.
+    expect(channelReducePlan(256, 64)).toEqual({ splits: 1, chunk: 256 });
+    // The 64-channel stem at 224 px, batch 32: 2 channel groups × 256 chunks of 1,568 rows.
+    expect(channelReducePlan(32 * 112 * 112, 64)).toEqual({ splits: 256, chunk: 1568 });
+    // 2048 channels, 1,568 rows (the last stage): 64 channel groups, 3 chunks.
+    expect(channelReducePlan(32 * 7 * 7, 2048).splits).toBe(3);
+    const x = tf.ones([2, 32, 32, 64]);
+    const { count } = await countKernels(async () => {
+      const s = tf.sum(x, [0, 1, 2]);
+      expect(Array.from(await s.data()).every((v) => v === 2048)).toBe(true);
+      s.dispose();
+    });
+    expect(Object.fromEntries(count.byProgram)).toEqual({ ChannelReduceProgram: 1, ChannelCombineProgram: 1 });
+    x.dispose();
   });
 });

@@ -8,8 +8,8 @@ import { registerWebGpuBatchNormTraining } from './batchnorm-train';
 import { registerWebGpuFusedAdam } from './fused-adam';
 import { registerWebGpuReluGrad } from './relu-grad';
 
-export { filterGradPath, registerWebGpuConvFilterGradient } from './conv-backprop-filter';
-export type { FilterGradGeometry, FilterGradPath } from './conv-backprop-filter';
+export { filterGradPlan, registerWebGpuConvFilterGradient } from './conv-backprop-filter';
+export type { FilterGradGeometry, FilterGradPlan } from './conv-backprop-filter';
 export { countKernels } from './kernel-count';
 export type { KernelCount } from './kernel-count';
 
@@ -39,6 +39,12 @@ export { FlatOptimizer } from './flat-optimizer';
 export { WebGpuFastPath, webGpuFastPathAvailable } from './fast-path';
 export type { StepOptimizer } from './fast-path';
 export { registerWebGpuReluGrad } from './relu-grad';
-export { ChannelReduceProgram, registerWebGpuChannelSum, runChannelReduce } from './channel-reduce';
-export type { ChannelReduceKind } from './channel-reduce';
+export {
+  ChannelCombineProgram,
+  channelReducePlan,
+  ChannelReduceProgram,
+  registerWebGpuChannelSum,
+  runChannelReduce,
+} from './channel-reduce';
+export type { ChannelReduceKind, ChannelReducePlan } from './channel-reduce';
 export type { BatchNormTrainingResult } from './batchnorm-train';

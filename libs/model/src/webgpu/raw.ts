@@ -66,6 +66,8 @@ export interface WebGpuProgramRunner {
     dtype: string,
     uniforms?: Array<{ type: string; data: number[] }>,
   ): tf.TensorInfo;
+  /** Frees a tensor's GPU buffer (intermediates of multi-program kernels). */
+  disposeData(dataId: unknown, force?: boolean): boolean;
 }
 
 /** The active webgpu backend's internals. @throws Error when the backend is not webgpu. */
