@@ -12,6 +12,7 @@
  * program merges the partials in a fixed order (`channelReducePlan`; no atomics, deterministic).
  */
 import * as tf from '@tensorflow/tfjs';
+import { takeColumnSum } from './conv-backprop-filter';
 import type { WebGpuProgramRunner } from './raw';
 
 type TensorInfo = tf.TensorInfo;
@@ -41,7 +42,10 @@ export interface ChannelReducePlan {
  */
 export function channelReducePlan(rows: number, channels: number): ChannelReducePlan {
   const groups = Math.ceil(channels / LANES_C);
-  let splits = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / groups), Math.floor(rows / MIN_SPLIT_ROWS)));
+  let splits = Math.max(
+    1,
+    Math.min(Math.ceil(TARGET_WORKGROUPS / groups), Math.floor(rows / MIN_SPLIT_ROWS)),
+  );
   const chunk = Math.max(1, Math.ceil(rows / splits));
   splits = Math.max(1, Math.ceil(rows / chunk));
   return { splits, chunk };
@@ -77,7 +81,11 @@ export class ChannelReduceProgram {
           : ['DY', 'X', 'S', 'Y'];
     this.partial = splits > 1;
     const rowsOut = kind === 'sum' ? 1 : 2;
-    this.outputShape = this.partial ? [splits, rowsOut, channels] : rowsOut === 1 ? [channels] : [2, channels];
+    this.outputShape = this.partial
+      ? [splits, rowsOut, channels]
+      : rowsOut === 1
+        ? [channels]
+        : [2, channels];
     this.dispatch = [Math.ceil(channels / LANES_C), splits, 1];
     this.shaderKey = `fundus_channel_reduce_${kind}_${this.partial ? 'partial' : 'whole'}`;
   }
@@ -299,10 +307,12 @@ export function registerWebGpuChannelSum(): void {
       const rows = tf.util.sizeFromShape(x.shape) / Math.max(1, channels);
       // Few channels over many rows would leave the GPU idle (C/32 workgroups): stock kernel then.
       const worthIt = channels >= LANES_C || rows <= 4096;
-      if (!leading || !worthIt || x.dtype !== 'float32' || channels === 0 || rows === 0) {
+      // The bias gradient of a convolution: its filter gradient computed it on the side.
+      const cached = leading && x.dtype === 'float32' ? takeColumnSum(x) : null;
+      if (!cached && (!leading || !worthIt || x.dtype !== 'float32' || channels === 0 || rows === 0)) {
         return (stock as unknown as (a: unknown) => TensorInfo)(args);
       }
-      const out = runChannelReduce(args.backend, 'sum', [x]);
+      const out = cached ?? runChannelReduce(args.backend, 'sum', [x]);
       if (!args.attrs.keepDims) return out;
       // Same buffer, shape [1, …, 1, C] (a reshape: no program).
       const reshape = tf.getKernel('Reshape', 'webgpu')?.kernelFunc as unknown as (a: unknown) => TensorInfo;

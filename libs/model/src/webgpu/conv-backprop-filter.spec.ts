@@ -40,7 +40,14 @@ const CASES: Case[] = [
   { name: '1×1/1 64→64 split (as at 224 px)', x: [2, 28, 28, 64], k: 1, co: 64, stride: 1, pad: 'valid' },
   { name: '3×3/1 same 64→64 split', x: [2, 24, 24, 64], k: 3, co: 64, stride: 1, pad: 'same' },
   { name: '7×7/2 valid 3→64 split (stem)', x: [2, 70, 70, 3], k: 7, co: 64, stride: 2, pad: 'valid' },
-  { name: '3×3/2 same odd size split, partial tiles', x: [3, 37, 41, 20], k: 3, co: 72, stride: 2, pad: 'same' },
+  {
+    name: '3×3/2 same odd size split, partial tiles',
+    x: [3, 37, 41, 20],
+    k: 3,
+    co: 72,
+    stride: 2,
+    pad: 'same',
+  },
 ];
 
 function normal(n: number, seed: number): Float32Array {
@@ -70,12 +77,44 @@ async function filterGrad(c: Case, x: Float32Array, dy: Float32Array): Promise<F
   return data;
 }
 
+/** Gradients [∂x, ∂W, ∂b] of Σ(fusedConv2d(x, W, b) · w): tfjs-layers' Conv2D with bias. */
+async function fusedConvGrads(c: Case, seed: number): Promise<Float32Array[]> {
+  const [n, h, w, ci] = c.x;
+  const oh = outSize(h, c.k, c.stride, c.pad);
+  const ow = outSize(w, c.k, c.stride, c.pad);
+  const x = tf.tensor4d(normal(n * h * w * ci, seed), c.x);
+  const filter = tf.tensor4d(normal(c.k * c.k * ci * c.co, seed + 1), [c.k, c.k, ci, c.co]);
+  const bias = tf.tensor1d(normal(c.co, seed + 2));
+  const weights = tf.tensor4d(normal(n * oh * ow * c.co, seed + 3), [n, oh, ow, c.co]);
+  const grads = tf.grads((a: tf.Tensor, f: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(
+      tf.mul(
+        tf.fused.conv2d({
+          x: a as tf.Tensor4D,
+          filter: f as tf.Tensor4D,
+          bias: b,
+          strides: c.stride,
+          pad: c.pad,
+        }),
+        weights,
+      ),
+    ),
+  )([x, filter, bias]);
+  const data = await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array));
+  tf.dispose([x, filter, bias, weights, ...grads]);
+  return data;
+}
+
 describe('webgpu Conv2DBackpropFilter', () => {
   const expected: Float32Array[] = [];
   const inputs: Array<[Float32Array, Float32Array]> = [];
 
+  const fused: Float32Array[][] = [];
+  const FUSED = [1, CASES.findIndex((c) => c.name.includes('split'))];
+
   beforeAll(async () => {
     await initBackend('cpu');
+    for (const i of FUSED) fused.push(await fusedConvGrads(CASES[i], 50 + i));
     for (const [i, c] of CASES.entries()) {
       const [n, h, w] = c.x;
       const oh = outSize(h, c.k, c.stride, c.pad);
@@ -146,5 +185,25 @@ describe('webgpu Conv2DBackpropFilter', () => {
     const two = await countKernels(() => filterGrad(CASES[split], ...inputs[split]));
     expect(Object.fromEntries(two.count.byProgram)).toEqual({ FilterGradGemmProgram: 1, SplitSumProgram: 1 });
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a fused conv2d with bias: its bias gradient comes from the filter-gradient program (no reduction of its own), equal to cpu', async () => {
+    for (const [k, i] of FUSED.entries()) {
+      const before = tf.memory().numTensors;
+      const { result, count } = await countKernels(() => fusedConvGrads(CASES[i], 50 + i));
+      result.forEach((g, j) => {
+        let maxRef = 0;
+        let maxErr = 0;
+        for (let e = 0; e < g.length; e++) {
+          maxRef = Math.max(maxRef, Math.abs(fused[k][j][e]));
+          maxErr = Math.max(maxErr, Math.abs(g[e] - fused[k][j][e]));
+        }
+        expect(maxErr / maxRef).toBeLessThan(1e-4);
+      });
+      expect(count.byProgram.get('ChannelReduceProgram')).toBeUndefined();
+      expect(count.byProgram.get('ReduceProgram')).toBe(1); // the test's own Σ to a scalar
+      expect(count.byProgram.get('FilterGradGemmProgram')).toBe(1);
+      expect(tf.memory().numTensors).toBe(before);
+    }
   });
 });

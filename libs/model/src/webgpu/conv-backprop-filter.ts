@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { convGeometry, type ConvGeometry } from '../conv-geometry';
-import type { WebGpuProgramRunner } from './raw';
+import { bufferOf, CopyRecorder, webgpuBackend, type WebGpuProgramRunner } from './raw';
 
 type TensorInfo = tf.TensorInfo;
 type BackendLike = WebGpuProgramRunner;
@@ -78,7 +78,10 @@ export function filterGradPlan(g: FilterGradGeometry): FilterGradPlan {
   return { rows, inner, splits, chunk, workgroups: tiles * splits };
 }
 
-/** dW (or its split partials [splits, rows, Cout]) as an implicit GEMM over x and dy. */
+/**
+ * dW and the bias gradient Σdy as [rows + 1, Cout] (or split partials [splits, rows + 1, Cout]), an
+ * implicit GEMM over x and dy; the last row is Σ over the inner dimension of dy.
+ */
 export class FilterGradGemmProgram {
   readonly variableNames = ['X', 'DY'];
   readonly uniforms =
@@ -90,7 +93,7 @@ export class FilterGradGemmProgram {
   readonly shaderKey = 'fundus_filter_grad_gemm';
 
   constructor(g: FilterGradGeometry, plan: FilterGradPlan) {
-    this.outputShape = [plan.splits, plan.rows, g.co];
+    this.outputShape = [plan.splits, plan.rows + 1, g.co];
     this.dispatch = [Math.ceil(plan.rows / TILE), Math.ceil(g.co / TILE), plan.splits];
   }
 
@@ -129,6 +132,9 @@ export class FilterGradGemmProgram {
         var acc1 = vec4<f32>(0.0);
         var acc2 = vec4<f32>(0.0);
         var acc3 = vec4<f32>(0.0);
+        // Σ dy per column (the bias gradient) over inner rows ty, ty + 16, …; the first row tile
+        // writes it as the extra last row of the output.
+        var colSum = vec4<f32>(0.0);
         // The trip count depends on uniforms only (barriers need uniform control flow; tfjs hands
         // workgroupId over through a private variable, which WGSL treats as non-uniform).
         for (var it = 0; it < uniforms.chunk / ${STEP}; it = it + 1) {
@@ -157,6 +163,7 @@ export class FilterGradGemmProgram {
           As[lk * 16 + lc / 4] = av;
           Bs[lk * 16 + lc / 4] = bv;
           workgroupBarrier();
+          colSum = colSum + Bs[ty * 16 + tx];
           for (var kk = 0; kk < ${STEP}; kk = kk + 1) {
             let a = As[kk * 16 + ty];
             let bb = Bs[kk * 16 + tx];
@@ -167,11 +174,25 @@ export class FilterGradGemmProgram {
           }
           workgroupBarrier();
         }
+        let stride = uniforms.rows + 1;
+        Bs[ty * 16 + tx] = colSum;
+        workgroupBarrier();
+        if (ty == 0 && r0 == 0) {
+          var s = vec4<f32>(0.0);
+          for (var k = 0; k < 16; k = k + 1) { s = s + Bs[k * 16 + tx]; }
+          let base = (split * stride + uniforms.rows) * uniforms.co;
+          for (var j = 0; j < 4; j = j + 1) {
+            let o = o0 + tx * 4 + j;
+            if (o < uniforms.co) {
+              setOutputAtIndex(base + o, s[j]);
+            }
+          }
+        }
         let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
         for (var i = 0; i < 4; i = i + 1) {
           let r = r0 + ty * 4 + i;
           if (r < uniforms.rows) {
-            let base = (split * uniforms.rows + r) * uniforms.co;
+            let base = (split * stride + r) * uniforms.co;
             for (var j = 0; j < 4; j = j + 1) {
               let o = o0 + tx * 4 + j;
               if (o < uniforms.co) {
@@ -213,7 +234,37 @@ export class SplitSumProgram {
   }
 }
 
-/** Runs the filter gradient on the webgpu backend: dW as [kh, kw, Cin, Cout]. */
+/**
+ * The bias gradient Σdy that the last filter gradient computed on the side, keyed by dy: tfjs' fused
+ * conv2d gradient asks for dx, then dW, then Σ over dy's leading axes (the bias gradient) from the
+ * `Sum` kernel, which takes it from here instead of reading dy again. Backend data only (no engine
+ * tensor) until taken; replaced (and freed) by the next filter gradient.
+ */
+let pendingColumnSum: { dy: TensorInfo; sum: TensorInfo; backend: BackendLike } | null = null;
+
+function dropPendingColumnSum(): void {
+  const p = pendingColumnSum;
+  pendingColumnSum = null;
+  // (After a backend switch the old backend's data went with it.)
+  if (p && (tf.backend() as unknown) === p.backend) p.backend.disposeData(p.sum.dataId);
+}
+
+/**
+ * Σ over all leading axes of `x` if the last filter gradient already computed it (x is that
+ * gradient's dy, or a reshape of it with the same channels): backend data of shape [C], now owned
+ * by the caller; otherwise null.
+ */
+export function takeColumnSum(x: TensorInfo): TensorInfo | null {
+  const p = pendingColumnSum;
+  if (!p || p.dy.dataId !== x.dataId || (tf.backend() as unknown) !== p.backend) return null;
+  const channels = x.shape[x.shape.length - 1];
+  if (channels !== p.sum.shape[0] || tf.util.sizeFromShape(x.shape) !== tf.util.sizeFromShape(p.dy.shape))
+    return null;
+  pendingColumnSum = null;
+  return p.sum;
+}
+
+/** Runs the filter gradient on the webgpu backend: dW as [kh, kw, Cin, Cout] (Σdy kept aside). */
 export function runFilterGradient(
   backend: BackendLike,
   x: TensorInfo,
@@ -237,7 +288,7 @@ export function runFilterGradient(
     { type: 'int32', data: [plan.inner] },
     { type: 'int32', data: [plan.chunk] },
   ]);
-  const total = plan.rows * g.co;
+  const total = (plan.rows + 1) * g.co;
   let flat = gemm;
   if (plan.splits > 1) {
     flat = backend.runWebGPUProgram(new SplitSumProgram(total), [gemm], 'float32', [
@@ -246,14 +297,17 @@ export function runFilterGradient(
     ]);
     backend.disposeData(gemm.dataId);
   }
-  const reshape = tf.getKernel('Reshape', 'webgpu')?.kernelFunc as unknown as KernelFn;
-  const out = reshape({
-    inputs: { x: flat },
-    backend,
-    attrs: { shape: [g.kh, g.kw, g.ci, g.co] },
-  });
+  // dW and Σdy out of [rows + 1, Cout] by two buffer copies (no shader).
+  const b = webgpuBackend();
+  const rec = new CopyRecorder(b);
+  const src = bufferOf(b, flat);
+  const dw = rec.infoFrom(src, 0, [g.kh, g.kw, g.ci, g.co]);
+  const sum = rec.infoFrom(src, 4 * plan.rows * g.co, [g.co]);
+  rec.done();
   backend.disposeData(flat.dataId);
-  return out;
+  dropPendingColumnSum();
+  pendingColumnSum = { dy, sum, backend };
+  return dw;
 }
 
 let registered = false;

@@ -155,7 +155,10 @@ describe('webgpu fast-path kernels agree with cpu on ResNet50 shapes', () => {
       expect(Array.from(await s.data()).every((v) => v === 2048)).toBe(true);
       s.dispose();
     });
-    expect(Object.fromEntries(count.byProgram)).toEqual({ ChannelReduceProgram: 1, ChannelCombineProgram: 1 });
+    expect(Object.fromEntries(count.byProgram)).toEqual({
+      ChannelReduceProgram: 1,
+      ChannelCombineProgram: 1,
+    });
     x.dispose();
   });
 });

@@ -103,10 +103,15 @@ export class CopyRecorder {
 
   /** A new float32 tensor of `shape` holding `bytes` of `src` from `srcOffset`. */
   tensorFrom(src: GpuBuffer, srcOffset: number, shape: number[]): tf.Tensor {
+    return tf.engine().makeTensorFromTensorInfo(this.infoFrom(src, srcOffset, shape));
+  }
+
+  /** The same as backend data only (what a kernel returns; the engine makes the tensor). */
+  infoFrom(src: GpuBuffer, srcOffset: number, shape: number[]): tf.TensorInfo {
     const info = this.b.makeTensorInfo(shape, 'float32');
     const dst = bufferOf(this.b, info);
     this.copy(src, srcOffset, dst, 0, 4 * shape.reduce((a, c) => a * c, 1));
-    return tf.engine().makeTensorFromTensorInfo(info);
+    return info;
   }
 
   done(): void {

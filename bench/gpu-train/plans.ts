@@ -1,0 +1,85 @@
+/**
+ * How the webgpu fast path splits ResNet50's filter gradients and channel reductions at a given size
+ * and batch (no GPU needed: the plans are functions of the shapes), and how many programs the splits
+ * add to a training step compared with another batch — e.g. the count at 224 px, batch 32 predicted
+ * from one measured at 224 px, batch 1 (which lavapipe can run; batch 32 it cannot).
+ *
+ *   npx tsx bench/gpu-train/plans.ts [--size 224] [--batch 32] [--base-batch 1] [--verbose]
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createModel } from '../../libs/model/src/architectures';
+import { convGeometry } from '../../libs/model/src/conv-geometry';
+import { channelReducePlan, filterGradPlan } from '../../libs/model/src/webgpu';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const size = Number(arg('size') ?? 224);
+const batch = Number(arg('batch') ?? 32);
+const baseBatch = Number(arg('base-batch') ?? 1);
+const verbose = process.argv.includes('--verbose');
+
+interface Extra {
+  filterSplits: number;
+  bnSplits: number;
+  /** Programs the splits add: one split sum per split filter gradient, one merge per split reduction
+   * (a convolution's bias gradient comes out of its filter-gradient program: no reduction of its own). */
+  programs: number;
+  lines: string[];
+}
+
+/** Every layer, nested models' layers included. */
+function flatLayers(m: tf.LayersModel): tf.layers.Layer[] {
+  return m.layers.flatMap((l) => ('layers' in l ? flatLayers(l as unknown as tf.LayersModel) : [l]));
+}
+
+function extraPrograms(model: tf.LayersModel, n: number): Extra {
+  const e: Extra = { filterSplits: 0, bnSplits: 0, programs: 0, lines: [] };
+  for (const layer of flatLayers(model)) {
+    const cls = layer.getClassName();
+    if (cls !== 'Conv2D' && cls !== 'BatchNormalization') continue;
+    const inShape = (layer.input as tf.SymbolicTensor).shape;
+    if (cls === 'Conv2D') {
+      const cfg = layer.getConfig() as {
+        kernelSize: number[];
+        strides: number[];
+        padding: 'same' | 'valid';
+        filters: number;
+      };
+      const g = convGeometry(
+        [n, inShape[1] as number, inShape[2] as number, inShape[3] as number],
+        [cfg.kernelSize[0], cfg.kernelSize[1], inShape[3] as number, cfg.filters],
+        { strides: cfg.strides, pad: cfg.padding },
+      );
+      const plan = filterGradPlan(g);
+      if (plan.splits > 1) e.filterSplits++;
+      e.lines.push(
+        `${layer.name.padEnd(18)} ${g.kh}×${g.kw}/${g.sh} ${g.ci}→${g.co} at ${g.oh}×${g.ow}: filter gradient M ${plan.rows} × N ${g.co} × K ${plan.inner}, ${plan.splits} split(s) of ${plan.chunk}, ${plan.workgroups} workgroups`,
+      );
+    } else if (cls === 'BatchNormalization') {
+      const c = inShape[3] as number;
+      const rows = n * (inShape[1] as number) * (inShape[2] as number);
+      const plan = channelReducePlan(rows, c);
+      // Statistics forward and [∂γ; ∂β] backward: one merge each when split.
+      if (plan.splits > 1) e.bnSplits++;
+      e.lines.push(
+        `${layer.name.padEnd(18)} BN ${c} channels × ${rows} rows: ${plan.splits} split(s) of ${plan.chunk} rows, ${Math.ceil(c / 32) * plan.splits} workgroups`,
+      );
+    }
+  }
+  e.programs = e.filterSplits + 2 * e.bnSplits;
+  return e;
+}
+
+const model = createModel({ architecture: 'resnet50', inputSize: size, seed: 1 });
+const at = extraPrograms(model, batch);
+const base = extraPrograms(model, baseBatch);
+if (verbose) console.log(at.lines.join('\n'));
+console.log(
+  `ResNet50 ${size} px, batch ${batch}: split filter gradients ${at.filterSplits}, split BN layers ${at.bnSplits} (statistics + [∂γ; ∂β]) → +${at.programs} programs per step`,
+);
+console.log(
+  `batch ${baseBatch}: +${base.programs} → a step at batch ${batch} dispatches ${at.programs - base.programs} more programs than at batch ${baseBatch} (the same model otherwise; stock conv kernels may pick other algorithms by size)`,
+);
+model.dispose();
