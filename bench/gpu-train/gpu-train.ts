@@ -10,6 +10,9 @@
  *   tfjs-layers batch norm, with our registered kernels); --stock (tfjs' own kernels, portable step).
  *   Older variants: --fused-adam (FusedAdam, 3 programs per variable), --fused-bn (batchNormTraining
  *   patched into tfjs-layers). --arch resnet18|tiny-resnet for a quick smoke test.
+ *   --conv-kernels [--reps 10]: instead, each convolution kernel's time per ResNet50 layer shape at
+ *   the last batch size (conv-kernels.ts): forward, input gradient (naive / tiled), filter gradient
+ *   (stock / ours).
  *
  * Prints lines and, with --json FILE, writes the results as JSON. For a GPU machine without Node,
  * see pack.sh and run-on-gpu.sh beside this file.
@@ -20,6 +23,7 @@ import * as path from 'node:path';
 import { createModel } from '../../libs/model/src/architectures';
 import { registerFastBatchNormGradient } from '../../libs/model/src/batchnorm-grad';
 import { Rng } from '../../libs/model/src/rng';
+import { convKernelBench } from './conv-kernels';
 import {
   countKernels,
   makeTrainingStep,
@@ -43,6 +47,8 @@ const fusedBn = process.argv.includes('--fused-bn'); // batchNormTraining inside
 const portable = stock || fusedAdam || fusedBn || process.argv.includes('--portable');
 const path_ = portable ? (stock ? 'stock' : fusedAdam || fusedBn ? 'portable+fused' : 'portable') : 'fast';
 const architecture = (arg('arch') ?? 'resnet50') as 'resnet50' | 'resnet18' | 'tiny-resnet';
+// Per-kernel convolution timings instead of the step (conv-kernels.ts): --conv-kernels [--reps 10].
+const convKernels = process.argv.includes('--conv-kernels');
 
 const results: Record<string, unknown> = {
   size,
@@ -165,6 +171,14 @@ async function main(): Promise<void> {
     adapter,
     `adapter: ${adapter}; kernels: ${stock ? 'stock tfjs' : 'fundus webgpu'}; step: ${path_}`,
   );
+  if (convKernels) {
+    const b = batches[batches.length - 1];
+    const { rows, totals } = await convKernelBench(size, b, Number(arg('reps') ?? (small ? 1 : 10)), (l) =>
+      console.log(l),
+    );
+    report(`conv_kernels_b${b}`, { rows, totals }, `conv kernels: ${rows.length} shapes at batch ${b}`);
+    return;
+  }
   const model = createModel({ architecture, inputSize: size, seed: 1 });
   for (const b of batches) {
     const ips = await inference(model, b);

@@ -8,8 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createModel } from '../../libs/model/src/architectures';
-import { convGeometry } from '../../libs/model/src/conv-geometry';
 import { channelReducePlan, filterGradPlan } from '../../libs/model/src/webgpu';
+import { isConv, modelLayers } from './resnet-convs';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,42 +29,22 @@ interface Extra {
   lines: string[];
 }
 
-/** Every layer, nested models' layers included. */
-function flatLayers(m: tf.LayersModel): tf.layers.Layer[] {
-  return m.layers.flatMap((l) => ('layers' in l ? flatLayers(l as unknown as tf.LayersModel) : [l]));
-}
-
 function extraPrograms(model: tf.LayersModel, n: number): Extra {
   const e: Extra = { filterSplits: 0, bnSplits: 0, programs: 0, lines: [] };
-  for (const layer of flatLayers(model)) {
-    const cls = layer.getClassName();
-    if (cls !== 'Conv2D' && cls !== 'BatchNormalization') continue;
-    const inShape = (layer.input as tf.SymbolicTensor).shape;
-    if (cls === 'Conv2D') {
-      const cfg = layer.getConfig() as {
-        kernelSize: number[];
-        strides: number[];
-        padding: 'same' | 'valid';
-        filters: number;
-      };
-      const g = convGeometry(
-        [n, inShape[1] as number, inShape[2] as number, inShape[3] as number],
-        [cfg.kernelSize[0], cfg.kernelSize[1], inShape[3] as number, cfg.filters],
-        { strides: cfg.strides, pad: cfg.padding },
-      );
+  for (const layer of modelLayers(model, n)) {
+    if (isConv(layer)) {
+      const g = layer.geometry;
       const plan = filterGradPlan(g);
       if (plan.splits > 1) e.filterSplits++;
       e.lines.push(
         `${layer.name.padEnd(18)} ${g.kh}×${g.kw}/${g.sh} ${g.ci}→${g.co} at ${g.oh}×${g.ow}: filter gradient M ${plan.rows} × N ${g.co} × K ${plan.inner}, ${plan.splits} split(s) of ${plan.chunk}, ${plan.workgroups} workgroups`,
       );
-    } else if (cls === 'BatchNormalization') {
-      const c = inShape[3] as number;
-      const rows = n * (inShape[1] as number) * (inShape[2] as number);
-      const plan = channelReducePlan(rows, c);
+    } else {
+      const plan = channelReducePlan(layer.rows, layer.channels);
       // Statistics forward and [∂γ; ∂β] backward: one merge each when split.
       if (plan.splits > 1) e.bnSplits++;
       e.lines.push(
-        `${layer.name.padEnd(18)} BN ${c} channels × ${rows} rows: ${plan.splits} split(s) of ${plan.chunk} rows, ${Math.ceil(c / 32) * plan.splits} workgroups`,
+        `${layer.name.padEnd(18)} BN ${layer.channels} channels × ${layer.rows} rows: ${plan.splits} split(s) of ${plan.chunk} rows, ${Math.ceil(layer.channels / 32) * plan.splits} workgroups`,
       );
     }
   }

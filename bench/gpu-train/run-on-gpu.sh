@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine from the repo root with .gpu/train carried (see pack.sh); results in $OUT.
-# Own timeouts: PyTorch anchor 60 s, tfjs webgpu fast path (trainModel's, b8 and b32) 150 s, portable-step
-# baseline (b32) 70 s, stock-kernel baseline (b32) 70 s. Worst case ~6 min; on the H200 the first
-# version's first three parts took 116 s in all.
+# Own timeouts: PyTorch anchor 60 s (in parallel with unpacking), tfjs webgpu fast path (trainModel's,
+# b8 and b32: inference, training, programs per step, kernel profile) 150 s, per-kernel convolution
+# timings at b32 (conv-kernels.ts) 90 s, stock-kernel baseline (b32) 70 s. Worst case ~5.5 min.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -20,8 +20,8 @@ echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-none}" >>"$OUT/rc.txt"
 wait $tp
 cd /tmp/gt && timeout 150 /tmp/node bench.js --size 224 --batches 8,32 --steps 4 --iters 10 --json "$OUT/webgpu.json" >"$OUT/webgpu.log" 2>&1
 echo "webgpu rc=$?" >>"$OUT/rc.txt"
-timeout 70 /tmp/node bench.js --portable --size 224 --batches 32 --steps 2 --iters 5 --json "$OUT/webgpu-portable.json" >"$OUT/webgpu-portable.log" 2>&1
-echo "portable rc=$?" >>"$OUT/rc.txt"
+timeout 90 /tmp/node bench.js --conv-kernels --size 224 --batches 32 --reps 10 --json "$OUT/conv-kernels.json" >"$OUT/conv-kernels.log" 2>&1
+echo "conv-kernels rc=$?" >>"$OUT/rc.txt"
 timeout 70 /tmp/node bench.js --stock --size 224 --batches 32 --steps 2 --iters 5 --json "$OUT/webgpu-stock.json" >"$OUT/webgpu-stock.log" 2>&1
 echo "stock rc=$?" >>"$OUT/rc.txt"
-cat "$OUT/rc.txt" "$OUT/torch.json" "$OUT/torch.err" "$OUT/webgpu.log" "$OUT/webgpu-portable.log" "$OUT/webgpu-stock.log" | grep -v artificially | tail -c 9000
+cat "$OUT/rc.txt" "$OUT/torch.json" "$OUT/torch.err" "$OUT/webgpu.log" "$OUT/conv-kernels.log" "$OUT/webgpu-stock.log" | grep -v artificially | tail -c 11000

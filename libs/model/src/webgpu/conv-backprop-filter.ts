@@ -311,6 +311,15 @@ export function runFilterGradient(
 }
 
 let registered = false;
+let stockKernel: KernelFn | null = null;
+
+/**
+ * The stock tfjs kernel this module replaced (for benchmarks comparing the two), or null before
+ * `registerWebGpuConvFilterGradient`.
+ */
+export function stockConvFilterGradient(): tf.KernelFunc | null {
+  return stockKernel as unknown as tf.KernelFunc | null;
+}
 
 /**
  * Registers the implicit-GEMM `Conv2DBackpropFilter` for the `webgpu` backend in place of the stock
@@ -322,6 +331,7 @@ export function registerWebGpuConvFilterGradient(): void {
   const stockCfg = tf.getKernel('Conv2DBackpropFilter', 'webgpu');
   if (!stockCfg) throw new Error('the webgpu backend is not loaded');
   const stock = stockCfg.kernelFunc as unknown as KernelFn;
+  stockKernel = stock;
   const fast: KernelFn = (args) => {
     const { x, dy } = args.inputs;
     const { attrs } = args;

@@ -1,0 +1,61 @@
+/**
+ * Conv2DBackpropInput on webgpu after `initBackend('webgpu')` (tfjs' tiled matrix-product program,
+ * see `useTiledConvInputGradient`) against the `cpu` backend on ResNet50's convolution shapes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backends';
+import { Rng } from '../rng';
+import { countKernels } from '.';
+
+// [input shape, kernel, output channels, stride, padding]: the stem, bottleneck 1×1 (stride 1 and
+// 2), 3×3 same, ResNet18's 3×3/2, and an odd size.
+const CASES: Array<[[number, number, number, number], number, number, number, 'same' | 'valid']> = [
+  [[2, 22, 22, 3], 7, 64, 2, 'valid'],
+  [[2, 8, 8, 64], 1, 256, 1, 'valid'],
+  [[2, 8, 8, 256], 1, 512, 2, 'valid'],
+  [[2, 5, 5, 1024], 1, 64, 2, 'valid'],
+  [[2, 8, 8, 64], 3, 64, 1, 'same'],
+  [[2, 2, 2, 512], 3, 512, 1, 'same'],
+  [[2, 8, 8, 64], 3, 128, 2, 'same'],
+  [[3, 7, 9, 16], 3, 8, 2, 'same'],
+];
+
+function normal(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.normal());
+}
+
+async function inputGrad(i: number): Promise<Float32Array> {
+  const [shape, k, co, s, pad] = CASES[i];
+  const info = tf.backend_util.computeConv2DInfo(shape, [k, k, shape[3], co], s, 1, pad);
+  const dyShape: [number, number, number, number] = [info.batchSize, info.outHeight, info.outWidth, co];
+  const dy = tf.tensor4d(normal(dyShape.reduce((a, b) => a * b), 10 + i), dyShape);
+  const filter = tf.tensor4d(normal(k * k * shape[3] * co, 60 + i), [k, k, shape[3], co]);
+  const dx = tf.conv2dTranspose(dy, filter, shape, s, pad);
+  const data = (await dx.data()) as Float32Array;
+  tf.dispose([dy, filter, dx]);
+  return data;
+}
+
+describe('webgpu Conv2DBackpropInput (tiled program)', () => {
+  const ref: Float32Array[] = [];
+  beforeAll(async () => {
+    await initBackend('cpu');
+    for (let i = 0; i < CASES.length; i++) ref.push(await inputGrad(i));
+    await initBackend('webgpu');
+  });
+
+  it.each(CASES.map((c, i) => [JSON.stringify(c), i] as const))('%s agrees with cpu to 1e-4', async (_n, i) => {
+    const { result, count } = await countKernels(() => inputGrad(i));
+    let maxRef = 0;
+    let maxErr = 0;
+    for (let j = 0; j < result.length; j++) {
+      maxRef = Math.max(maxRef, Math.abs(ref[i][j]));
+      maxErr = Math.max(maxErr, Math.abs(result[j] - ref[i][j]));
+    }
+    expect(maxRef).toBeGreaterThan(0);
+    expect(maxErr / maxRef).toBeLessThan(1e-4);
+    expect(count.byProgram.get('Conv2DDerInputMMProgram')).toBe(1);
+    expect(count.byProgram.get('Conv2DDerInputProgram')).toBeUndefined();
+  });
+});
