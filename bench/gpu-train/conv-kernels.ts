@@ -1,7 +1,8 @@
 /**
  * GPU time of each convolution kernel of a ResNet50 training step, per distinct layer shape, for the
  * variants the webgpu backend can run: forward (FusedConv2D with bias), input gradient (tfjs' naive
- * program, the stock default, vs its tiled MM program, which `initBackend('webgpu')` selects) and
+ * program, the stock default, vs its tiled MM program, which conv-input-grad.ts picks for large
+ * gradients) and
  * filter gradient (the stock kernel vs our implicit GEMM). Each figure is wall time of `reps`
  * back-to-back launches ended by `queue.onSubmittedWorkDone()` — no readback — divided by `reps`;
  * totals weight each shape by how many layers share it. Run through gpu-train.ts `--conv-kernels`
@@ -10,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createModel } from '../../libs/model/src/architectures';
 import { Rng } from '../../libs/model/src/rng';
-import { stockConvFilterGradient } from '../../libs/model/src/webgpu';
+import { forceConvInputGradProgram, stockConvFilterGradient } from '../../libs/model/src/webgpu';
 import type { ConvGeometry } from '../../libs/model/src/conv-geometry';
 import { isConv, modelLayers, type ConvLayer } from './resnet-convs';
 
@@ -95,11 +96,12 @@ export async function convKernelBench(
     const convAttrs = { strides, pad: layer.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
     const dispose = (t: tf.Tensor) => () => t.dispose();
     const forward = await time(reps, () =>
-      dispose(tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, bias, strides, pad: layer.pad })),
+      dispose(
+        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, bias, strides, pad: layer.pad }),
+      ),
     );
     const inputGrad = async (naive: boolean): Promise<number> => {
-      const before = tf.env().getBool('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE');
-      tf.env().set('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE', naive);
+      forceConvInputGradProgram(naive ? 'naive' : 'tiled');
       try {
         return await time(reps, () =>
           dispose(
@@ -110,7 +112,7 @@ export async function convKernelBench(
           ),
         );
       } finally {
-        tf.env().set('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE', before);
+        forceConvInputGradProgram(null);
       }
     };
     const inputGradNaive = await inputGrad(true);
@@ -126,7 +128,13 @@ export async function convKernelBench(
     });
     const filterGradOurs = await time(reps, () =>
       dispose(
-        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, filterAttrs as unknown as tf.NamedAttrMap) as tf.Tensor,
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x, dy },
+            filterAttrs as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor,
       ),
     );
     tf.dispose([x, w, bias, dy]);

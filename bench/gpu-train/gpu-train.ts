@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createModel } from '../../libs/model/src/architectures';
+import { compileInference } from '../../libs/model/src/inference';
 import { registerFastBatchNormGradient } from '../../libs/model/src/batchnorm-grad';
 import { Rng } from '../../libs/model/src/rng';
 import { convKernelBench } from './conv-kernels';
@@ -96,10 +97,11 @@ function images(n: number): tf.Tensor4D {
   );
 }
 
-async function inference(model: tf.LayersModel, b: number): Promise<number> {
+/** Images per second of `forward` at batch b (the same input each time, logits read back). */
+async function inference(forward: (x: tf.Tensor4D) => tf.Tensor, b: number): Promise<number> {
   const x = images(b);
   const run = async (): Promise<void> => {
-    const y = model.predict(x) as tf.Tensor;
+    const y = tf.tidy(() => forward(x));
     await y.data();
     y.dispose();
   };
@@ -110,6 +112,33 @@ async function inference(model: tf.LayersModel, b: number): Promise<number> {
   const sec = (performance.now() - t0) / 1000;
   x.dispose();
   return (b * iters) / sec;
+}
+
+/** GPU time per tfjs kernel of one profiled call (tf.profile with timestamp queries). */
+async function profileKernels(
+  key: string,
+  label: string,
+  f: () => Promise<unknown> | unknown,
+): Promise<void> {
+  const prof = await tf.profile(f as () => tf.TensorContainer);
+  const byKernel = new Map<string, { ms: number; n: number }>();
+  let total = 0;
+  for (const k of prof.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN;
+    const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
+    e.ms += ms;
+    e.n++;
+    byKernel.set(k.name, e);
+    if (Number.isFinite(ms)) total += ms;
+  }
+  const topK = [...byKernel.entries()].sort((a, c) => c[1].ms - a[1].ms).slice(0, 15);
+  report(
+    key,
+    { tfjsKernels: prof.kernels.length, gpuMs: total, top: Object.fromEntries(topK) },
+    `${label}: ${prof.kernels.length} tfjs kernels, GPU time ${total.toFixed(1)} ms\n${topK
+      .map(([k, v]) => `  ${k.padEnd(28)} ${v.ms.toFixed(2).padStart(9)} ms  ×${v.n}`)
+      .join('\n')}`,
+  );
 }
 
 async function training(model: tf.LayersModel, b: number, profile: boolean): Promise<void> {
@@ -139,27 +168,7 @@ async function training(model: tf.LayersModel, b: number, profile: boolean): Pro
     },
     `training b${b}: ${((b * steps) / sec).toFixed(2)} img/s (${((sec * 1000) / steps).toFixed(1)} ms/step, first ${firstMs.toFixed(0)} ms); GPU programs per step: ${count.total} (+ ${count.copies} buffer copies)\n  by program: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`,
   );
-  if (profile) {
-    const prof = await tf.profile(() => step.run(x, y));
-    const byKernel = new Map<string, { ms: number; n: number }>();
-    let total = 0;
-    for (const k of prof.kernels) {
-      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN;
-      const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
-      e.ms += ms;
-      e.n++;
-      byKernel.set(k.name, e);
-      if (Number.isFinite(ms)) total += ms;
-    }
-    const topK = [...byKernel.entries()].sort((a, c) => c[1].ms - a[1].ms).slice(0, 15);
-    report(
-      `profile_b${b}`,
-      { tfjsKernels: prof.kernels.length, gpuMs: total, top: Object.fromEntries(topK) },
-      `profile b${b}: ${prof.kernels.length} tfjs kernels, GPU time ${total.toFixed(1)} ms\n${topK
-        .map(([k, v]) => `  ${k.padEnd(28)} ${v.ms.toFixed(2).padStart(9)} ms  ×${v.n}`)
-        .join('\n')}`,
-    );
-  }
+  if (profile) await profileKernels(`profile_b${b}`, `profile b${b}`, () => step.run(x, y));
   tf.dispose([x, y]);
   step.dispose();
 }
@@ -180,10 +189,24 @@ async function main(): Promise<void> {
     return;
   }
   const model = createModel({ architecture, inputSize: size, seed: 1 });
+  // Inference: the layers model as tfjs-layers runs it, and compileInference (batch norm folded into
+  // the convolutions, ReLU fused: what predictProbabilities uses).
+  const graph = compileInference(model);
   for (const b of batches) {
-    const ips = await inference(model, b);
-    report(`infer_b${b}`, ips, `inference b${b}: ${ips.toFixed(1)} img/s`);
+    const layers = await inference((x) => model.predict(x) as tf.Tensor, b);
+    report(`infer_b${b}`, layers, `inference b${b}: ${layers.toFixed(1)} img/s (layers model)`);
+    const folded = await inference((x) => graph.logits(x), b);
+    report(`infer_folded_b${b}`, folded, `inference b${b}: ${folded.toFixed(1)} img/s (folded batch norm)`);
   }
+  const last = batches[batches.length - 1];
+  const xp = images(last);
+  await profileKernels(`profile_infer_b${last}`, `inference profile b${last} (folded)`, async () => {
+    const y = graph.logits(xp);
+    await y.data();
+    y.dispose();
+  });
+  xp.dispose();
+  graph.dispose();
   for (const b of batches) await training(model, b, b === batches[batches.length - 1]);
   model.dispose();
 }

@@ -7,6 +7,7 @@ export type ModelErrorCode =
   | 'not-found'
   | 'incompatible-checkpoint'
   | 'diverged'
+  | 'unsupported-model'
   | 'internal';
 
 /** The one error class thrown by libs/model; `code` says why, `message` says what exactly. */

@@ -10,5 +10,6 @@ export * from './auc';
 export * from './train';
 export * from './model-io';
 export * from './predict';
+export * from './inference';
 export * from './webgpu';
 export * from './onnx';

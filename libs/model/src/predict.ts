@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from './errors';
+import { compileInference, type InferenceGraph } from './inference';
 
 /**
  * P(disease) = softmax(logits)[:, 1] for `n` preprocessed images.
@@ -19,16 +20,26 @@ export async function predictProbabilities(
   }
   const n = x.length / per;
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i += batchSize) {
-    const m = Math.min(batchSize, n - i);
-    const p = tf.tidy(() => {
-      const logits = model.apply(tf.tensor4d(x.subarray(i * per, (i + m) * per), [m, s, s, 3]), {
-        training: false,
-      }) as tf.Tensor2D;
-      return tf.softmax(logits).slice([0, 1], [-1, 1]).reshape([-1]);
-    });
-    out.set((await p.data()) as Float32Array, i);
-    p.dispose();
+  // Batch norm folded into the convolutions (inference.ts); any other model runs layer by layer.
+  let graph: InferenceGraph | null = null;
+  try {
+    graph = compileInference(model);
+  } catch (err) {
+    if (!(err instanceof ModelError && err.code === 'unsupported-model')) throw err;
+  }
+  try {
+    for (let i = 0; i < n; i += batchSize) {
+      const m = Math.min(batchSize, n - i);
+      const p = tf.tidy(() => {
+        const input = tf.tensor4d(x.subarray(i * per, (i + m) * per), [m, s, s, 3]);
+        const logits = graph ? graph.logits(input) : (model.apply(input, { training: false }) as tf.Tensor2D);
+        return tf.softmax(logits).slice([0, 1], [-1, 1]).reshape([-1]);
+      });
+      out.set((await p.data()) as Float32Array, i);
+      p.dispose();
+    }
+  } finally {
+    graph?.dispose();
   }
   return out;
 }

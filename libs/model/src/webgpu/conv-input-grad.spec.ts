@@ -1,11 +1,12 @@
 /**
- * Conv2DBackpropInput on webgpu after `initBackend('webgpu')` (tfjs' tiled matrix-product program,
- * see `useTiledConvInputGradient`) against the `cpu` backend on ResNet50's convolution shapes.
+ * Conv2DBackpropInput on webgpu after `initBackend('webgpu')` — tfjs' naive program for small input
+ * gradients, its tiled matrix-product program for large ones (conv-input-grad.ts) — against the `cpu`
+ * backend on ResNet50's convolution shapes, each case through both programs.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backends';
 import { Rng } from '../rng';
-import { countKernels } from '.';
+import { convInputGradProgram, countKernels, forceConvInputGradProgram } from '.';
 
 // [input shape, kernel, output channels, stride, padding]: the stem, bottleneck 1×1 (stride 1 and
 // 2), 3×3 same, ResNet18's 3×3/2, and an odd size.
@@ -18,6 +19,9 @@ const CASES: Array<[[number, number, number, number], number, number, number, 's
   [[2, 2, 2, 512], 3, 512, 1, 'same'],
   [[2, 8, 8, 64], 3, 128, 2, 'same'],
   [[3, 7, 9, 16], 3, 8, 2, 'same'],
+  // Large enough for the tiled program by the size rule (≥ 262,144 gradient elements).
+  [[4, 32, 32, 64], 3, 64, 1, 'same'],
+  [[2, 28, 28, 256], 1, 128, 2, 'valid'],
 ];
 
 function normal(n: number, seed: number): Float32Array {
@@ -29,7 +33,13 @@ async function inputGrad(i: number): Promise<Float32Array> {
   const [shape, k, co, s, pad] = CASES[i];
   const info = tf.backend_util.computeConv2DInfo(shape, [k, k, shape[3], co], s, 1, pad);
   const dyShape: [number, number, number, number] = [info.batchSize, info.outHeight, info.outWidth, co];
-  const dy = tf.tensor4d(normal(dyShape.reduce((a, b) => a * b), 10 + i), dyShape);
+  const dy = tf.tensor4d(
+    normal(
+      dyShape.reduce((a, b) => a * b),
+      10 + i,
+    ),
+    dyShape,
+  );
   const filter = tf.tensor4d(normal(k * k * shape[3] * co, 60 + i), [k, k, shape[3], co]);
   const dx = tf.conv2dTranspose(dy, filter, shape, s, pad);
   const data = (await dx.data()) as Float32Array;
@@ -37,7 +47,7 @@ async function inputGrad(i: number): Promise<Float32Array> {
   return data;
 }
 
-describe('webgpu Conv2DBackpropInput (tiled program)', () => {
+describe('webgpu Conv2DBackpropInput', () => {
   const ref: Float32Array[] = [];
   beforeAll(async () => {
     await initBackend('cpu');
@@ -45,17 +55,37 @@ describe('webgpu Conv2DBackpropInput (tiled program)', () => {
     await initBackend('webgpu');
   });
 
-  it.each(CASES.map((c, i) => [JSON.stringify(c), i] as const))('%s agrees with cpu to 1e-4', async (_n, i) => {
-    const { result, count } = await countKernels(() => inputGrad(i));
-    let maxRef = 0;
-    let maxErr = 0;
-    for (let j = 0; j < result.length; j++) {
-      maxRef = Math.max(maxRef, Math.abs(ref[i][j]));
-      maxErr = Math.max(maxErr, Math.abs(result[j] - ref[i][j]));
-    }
-    expect(maxRef).toBeGreaterThan(0);
-    expect(maxErr / maxRef).toBeLessThan(1e-4);
-    expect(count.byProgram.get('Conv2DDerInputMMProgram')).toBe(1);
-    expect(count.byProgram.get('Conv2DDerInputProgram')).toBeUndefined();
+  afterEach(() => forceConvInputGradProgram(null));
+
+  it.each(CASES.map((c, i) => [JSON.stringify(c), i] as const))(
+    '%s agrees with cpu to 1e-4 through both programs',
+    async (_n, i) => {
+      for (const program of ['naive', 'tiled'] as const) {
+        forceConvInputGradProgram(program);
+        const { result, count } = await countKernels(() => inputGrad(i));
+        let maxRef = 0;
+        let maxErr = 0;
+        for (let j = 0; j < result.length; j++) {
+          maxRef = Math.max(maxRef, Math.abs(ref[i][j]));
+          maxErr = Math.max(maxErr, Math.abs(result[j] - ref[i][j]));
+        }
+        expect(maxRef).toBeGreaterThan(0);
+        expect(maxErr / maxRef).toBeLessThan(1e-4);
+        expect(Object.fromEntries(count.byProgram)).toEqual(
+          program === 'tiled' ? { Conv2DDerInputMMProgram: 1 } : { Conv2DDerInputProgram: 1 },
+        );
+      }
+    },
+    60_000,
+  );
+
+  it('picks the tiled program for large gradients (all of ResNet50 at 224 px, batch 32), naive for small', async () => {
+    expect(convInputGradProgram([32, 7, 7, 512])).toBe('tiled'); // the smallest at 224 px, batch 32
+    expect(convInputGradProgram([1, 16, 16, 64])).toBe('naive'); // 32 px, batch 1
+    const big = CASES.length - 2;
+    const { count } = await countKernels(() => inputGrad(big));
+    expect(Object.fromEntries(count.byProgram)).toEqual({ Conv2DDerInputMMProgram: 1 });
+    const { count: small } = await countKernels(() => inputGrad(1));
+    expect(Object.fromEntries(small.byProgram)).toEqual({ Conv2DDerInputProgram: 1 });
   });
 });

@@ -1,0 +1,59 @@
+/**
+ * `Conv2DBackpropInput` on webgpu: tfjs-backend-webgpu 4.x has two programs — a naive one (one
+ * thread per input-gradient element looping over kh·kw·Cout; its default) and a tiled matrix-product
+ * one (Conv2DDerInputMMProgram, channels-last, chosen when the flag WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE
+ * is off). Both agree with the cpu backend to < 1e-6 relative on ResNet50's shapes
+ * (conv-input-grad.spec.ts). This wrapper picks the tiled program for large gradients — every
+ * ResNet50 layer at 224 px, batch 32, where 32×32 tiles fill a GPU — and the naive one for small
+ * ones (on lavapipe the tiled program was 7× slower at 32 px, batch 2: mostly empty tiles).
+ * Which is faster on a real GPU per shape is measured by bench/gpu-train `--conv-kernels`.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type TensorInfo = tf.TensorInfo;
+type KernelFn = (args: {
+  inputs: Record<string, TensorInfo>;
+  backend: unknown;
+  attrs: Record<string, unknown>;
+}) => TensorInfo;
+
+const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE';
+/** Input-gradient elements from which the tiled program is used (256 tiles of 32 × 32). */
+export const TILED_INPUT_GRAD_MIN_ELEMENTS = 256 * 32 * 32;
+
+let forced: 'naive' | 'tiled' | null = null;
+
+/** Forces one program for every call (benches comparing the two); null restores the size rule. */
+export function forceConvInputGradProgram(program: 'naive' | 'tiled' | null): void {
+  forced = program;
+}
+
+/** The program used for an input gradient of `inputShape` (NHWC). */
+export function convInputGradProgram(inputShape: number[]): 'naive' | 'tiled' {
+  if (forced) return forced;
+  return tf.util.sizeFromShape(inputShape) >= TILED_INPUT_GRAD_MIN_ELEMENTS ? 'tiled' : 'naive';
+}
+
+let registered = false;
+
+/** Wraps the stock webgpu kernel with the size rule above. Idempotent; needs the webgpu backend. */
+export function registerWebGpuConvInputGradient(): void {
+  if (registered) return;
+  const stockCfg = tf.getKernel('Conv2DBackpropInput', 'webgpu');
+  if (!stockCfg) throw new Error('the webgpu backend is not loaded');
+  const stock = stockCfg.kernelFunc as unknown as KernelFn;
+  const wrapped: KernelFn = (args) => {
+    const naive = convInputGradProgram(args.attrs.inputShape as number[]) === 'naive';
+    const env = tf.env();
+    const before = env.getBool(FLAG);
+    env.set(FLAG, naive);
+    try {
+      return stock(args);
+    } finally {
+      env.set(FLAG, before);
+    }
+  };
+  tf.unregisterKernel('Conv2DBackpropInput', 'webgpu');
+  tf.registerKernel({ ...stockCfg, kernelFunc: wrapped as unknown as tf.KernelFunc });
+  registered = true;
+}
