@@ -11,25 +11,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { createModel } from '../../libs/model/src/architectures';
 import { Rng } from '../../libs/model/src/rng';
-import { forceConvInputGradProgram, stockConvFilterGradient } from '../../libs/model/src/webgpu';
+import {
+  forceConvInputGradProgram,
+  stockConvFilterGradient,
+  submitWebGpuWork,
+} from '../../libs/model/src/webgpu';
 import type { ConvGeometry } from '../../libs/model/src/conv-geometry';
 import { isConv, modelLayers, type ConvLayer } from './resnet-convs';
 
 interface Backend {
-  commandEncoder: unknown;
-  endComputePassEncoder(): void;
-  submitQueue(): void;
   device: { queue: { onSubmittedWorkDone(): Promise<void> } };
   disposeData(id: unknown): boolean;
 }
 
 async function sync(): Promise<void> {
-  const b = tf.backend() as unknown as Backend;
-  if (b.commandEncoder) {
-    b.endComputePassEncoder();
-    b.submitQueue();
-  }
-  await b.device.queue.onSubmittedWorkDone();
+  submitWebGpuWork();
+  await (tf.backend() as unknown as Backend).device.queue.onSubmittedWorkDone();
 }
 
 /** Milliseconds per launch of `launch` (which returns what to free). */

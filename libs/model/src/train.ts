@@ -12,7 +12,7 @@ import { LossConfig, meanLoss, perSampleLoss, resolveLossConfig } from './losses
 import { Optimizer, OptimizerConfig, OptimizerState, validateOptimizer } from './optimizers';
 import { Rng } from './rng';
 import { ScheduleConfig, learningRateAt, validateSchedule } from './schedules';
-import { type StepOptimizer, WebGpuFastPath, webGpuFastPathAvailable } from './webgpu';
+import { type StepOptimizer, submitWebGpuWork, WebGpuFastPath, webGpuFastPathAvailable } from './webgpu';
 
 /** One batch: images NHWC float32 [n, S, S, 3] (preprocessed) and labels int32 [n] (1 = disease). */
 export interface Batch {
@@ -339,45 +339,74 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       const batches = Math.ceil(usable / bs);
       let lossSum = 0;
       let lr = config.learningRate;
-      for (let b = 0; b < batches; b++) {
-        throwIfAborted(signal);
-        const idx = plan.slice(b * bs, Math.min(usable, (b + 1) * bs));
-        const seeds = config.augment ? Uint32Array.from(idx, () => rng.uint32()) : undefined;
-        const batch = await train.batch(idx, { augment: config.augment ?? false, seeds });
-        checkBatch(batch, idx.length, size, 'train');
-        lr = learningRateAt(
-          config.schedule as ScheduleConfig,
-          config.learningRate,
-          epoch + b / batches,
-          config.epochs,
-        );
-        const lossT = tf.tidy(() => {
-          const x = tf.tensor4d(batch.x, [idx.length, size, size, 3]);
-          const y = tf.tensor1d(batch.y, 'int32');
-          const step = (): tf.Scalar => {
-            const { value, grads } = tf.variableGrads(
-              () => meanLoss(config.loss, model.apply(x, { training: true }) as tf.Tensor2D, y),
-              vars,
-            );
-            optimizer.apply(
-              vars.map((v) => grads[v.name]),
-              lr,
-            );
-            return value;
-          };
-          return fast ? fast.run(step) : step();
-        });
-        const loss = (await lossT.data())[0];
-        lossT.dispose();
+      // A step's loss is read back after the next batch is loaded: on a GPU, loading (and
+      // augmenting) batch b + 1 overlaps step b's GPU work (on CPU backends the step has already run
+      // and nothing changes). The loss check, the callback and the abort check still come before
+      // step b + 1 starts, exactly as if each step were awaited.
+      let pending: { loss: tf.Scalar; batch: number; lr: number } | null = null;
+      const settle = async (): Promise<void> => {
+        if (!pending) return;
+        const p = pending;
+        pending = null;
+        let loss: number;
+        try {
+          loss = (await p.loss.data())[0];
+        } finally {
+          p.loss.dispose();
+        }
         if (!Number.isFinite(loss)) {
           throw new ModelError(
             'diverged',
-            `loss became ${loss} at epoch ${epoch + 1}, batch ${b + 1}; lower the learning rate`,
+            `loss became ${loss} at epoch ${epoch + 1}, batch ${p.batch + 1}; lower the learning rate`,
           );
         }
         lossSum += loss;
-        await callbacks?.onBatchEnd?.({ epoch: epoch + 1, batch: b, batches, loss, learningRate: lr });
-        await nextTurn();
+        await callbacks?.onBatchEnd?.({
+          epoch: epoch + 1,
+          batch: p.batch,
+          batches,
+          loss,
+          learningRate: p.lr,
+        });
+      };
+      try {
+        for (let b = 0; b < batches; b++) {
+          throwIfAborted(signal);
+          const idx = plan.slice(b * bs, Math.min(usable, (b + 1) * bs));
+          const seeds = config.augment ? Uint32Array.from(idx, () => rng.uint32()) : undefined;
+          const batch = await train.batch(idx, { augment: config.augment ?? false, seeds });
+          checkBatch(batch, idx.length, size, 'train');
+          await settle();
+          throwIfAborted(signal);
+          lr = learningRateAt(
+            config.schedule as ScheduleConfig,
+            config.learningRate,
+            epoch + b / batches,
+            config.epochs,
+          );
+          const lossT = tf.tidy(() => {
+            const x = tf.tensor4d(batch.x, [idx.length, size, size, 3]);
+            const y = tf.tensor1d(batch.y, 'int32');
+            const step = (): tf.Scalar => {
+              const { value, grads } = tf.variableGrads(
+                () => meanLoss(config.loss, model.apply(x, { training: true }) as tf.Tensor2D, y),
+                vars,
+              );
+              optimizer.apply(
+                vars.map((v) => grads[v.name]),
+                lr,
+              );
+              return value;
+            };
+            return fast ? fast.run(step) : step();
+          });
+          if (fast) submitWebGpuWork();
+          pending = { loss: lossT, batch: b, lr };
+          await nextTurn();
+        }
+        await settle();
+      } finally {
+        if (pending) (pending as { loss: tf.Scalar }).loss.dispose();
       }
 
       let valLoss: number | undefined;

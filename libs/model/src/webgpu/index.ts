@@ -22,6 +22,7 @@ export {
   TILED_INPUT_GRAD_MIN_ELEMENTS,
 } from './conv-input-grad';
 export { countKernels } from './kernel-count';
+export { submitWebGpuWork } from './raw';
 export type { KernelCount } from './kernel-count';
 
 /**

@@ -76,6 +76,19 @@ export function webgpuBackend(): WebGpuBackendInternals {
   return tf.backend() as unknown as WebGpuBackendInternals;
 }
 
+/**
+ * Submits the commands the webgpu backend has recorded but not yet submitted (it submits every 15
+ * programs, or when something is read back), so the GPU starts on them now — e.g. at the end of a
+ * training step whose loss is read later. No-op on other backends or with nothing pending.
+ */
+export function submitWebGpuWork(): void {
+  if (tf.getBackend() !== 'webgpu') return;
+  const b = webgpuBackend();
+  if (!b.commandEncoder) return;
+  b.endComputePassEncoder();
+  b.submitQueue();
+}
+
 /** The GPU buffer holding a tensor (uploaded first if its values are on the CPU), kept until submit. */
 export function bufferOf(b: WebGpuBackendInternals, t: tf.TensorInfo): GpuBuffer {
   b.uploadToGPU(t.dataId);

@@ -7,11 +7,17 @@ import { meanLoss, type LossConfig } from '../losses';
 import { Optimizer, type OptimizerConfig } from '../optimizers';
 import { WebGpuFastPath, type StepOptimizer } from './fast-path';
 import { FusedAdam } from './fused-adam';
+import { submitWebGpuWork } from './raw';
 
 /** A bound training step; `dispose()` frees the optimizer state. */
 export interface TrainingStep {
   /** Runs one step on x [N, S, S, 3] and labels y [N]; resolves to the loss (waits for the GPU). */
   run(x: tf.Tensor4D, y: tf.Tensor1D): Promise<number>;
+  /**
+   * Enqueues one step and submits it to the GPU without waiting: the loss tensor (the caller
+   * disposes it), to read while the next step runs, as `trainModel` does.
+   */
+  enqueue(x: tf.Tensor4D, y: tf.Tensor1D): tf.Scalar;
   dispose(): void;
 }
 
@@ -53,9 +59,15 @@ export function makeTrainingStep(
     );
     return value;
   };
+  const enqueue = (x: tf.Tensor4D, y: tf.Tensor1D): tf.Scalar => {
+    const lossT = tf.tidy(() => (fast ? fast.run(() => body(x, y)) : body(x, y)));
+    submitWebGpuWork();
+    return lossT;
+  };
   return {
+    enqueue,
     async run(x, y) {
-      const lossT = tf.tidy(() => (fast ? fast.run(() => body(x, y)) : body(x, y)));
+      const lossT = enqueue(x, y);
       const v = (await lossT.data())[0];
       lossT.dispose();
       return v;
