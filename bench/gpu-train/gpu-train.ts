@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createModel } from '../../libs/model/src/architectures';
-import { compileInference } from '../../libs/model/src/inference';
+import { compileInference, type InferenceGraph } from '../../libs/model/src/inference';
 import { registerFastBatchNormGradient } from '../../libs/model/src/batchnorm-grad';
 import { Rng } from '../../libs/model/src/rng';
 import { convKernelBench } from './conv-kernels';
@@ -30,6 +30,7 @@ import {
   makeTrainingStep,
   patchLayersBatchNorm,
   registerWebGpuTrainingKernels,
+  submitWebGpuWork,
 } from '../../libs/model/src/webgpu';
 
 function arg(name: string): string | undefined {
@@ -109,6 +110,29 @@ async function inference(forward: (x: tf.Tensor4D) => tf.Tensor, b: number): Pro
   await run();
   const t0 = performance.now();
   for (let i = 0; i < iters; i++) await run();
+  const sec = (performance.now() - t0) / 1000;
+  x.dispose();
+  return (b * iters) / sec;
+}
+
+/** Images per second when each batch's output is read while the next batch runs. */
+async function pipelinedInference(graph: InferenceGraph, b: number): Promise<number> {
+  const x = images(b);
+  const enqueue = (): tf.Tensor => {
+    const y = tf.tidy(() => graph.logits(x));
+    submitWebGpuWork();
+    return y;
+  };
+  const t0 = performance.now();
+  let prev = enqueue();
+  for (let i = 1; i < iters; i++) {
+    const cur = enqueue();
+    await prev.data();
+    prev.dispose();
+    prev = cur;
+  }
+  await prev.data();
+  prev.dispose();
   const sec = (performance.now() - t0) / 1000;
   x.dispose();
   return (b * iters) / sec;
@@ -214,6 +238,12 @@ async function main(): Promise<void> {
     report(`infer_b${b}`, layers, `inference b${b}: ${layers.toFixed(1)} img/s (layers model)`);
     const folded = await inference((x) => graph.logits(x), b);
     report(`infer_folded_b${b}`, folded, `inference b${b}: ${folded.toFixed(1)} img/s (folded batch norm)`);
+    const piped = await pipelinedInference(graph, b);
+    report(
+      `infer_folded_pipelined_b${b}`,
+      piped,
+      `inference b${b}: ${piped.toFixed(1)} img/s (folded, each batch read while the next runs, as predictProbabilities does)`,
+    );
   }
   const last = batches[batches.length - 1];
   const xp = images(last);

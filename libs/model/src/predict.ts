@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from './errors';
 import { compileInference, type InferenceGraph } from './inference';
+import { submitWebGpuWork } from './webgpu';
 
 /**
  * P(disease) = softmax(logits)[:, 1] for `n` preprocessed images.
@@ -27,6 +28,19 @@ export async function predictProbabilities(
   } catch (err) {
     if (!(err instanceof ModelError && err.code === 'unsupported-model')) throw err;
   }
+  // Each batch's probabilities are read while the next batch runs (on a GPU the next batch's
+  // commands are encoded and submitted first; on CPU backends nothing changes).
+  let pending: { p: tf.Tensor; at: number } | null = null;
+  const settle = async (): Promise<void> => {
+    if (!pending) return;
+    const { p, at } = pending;
+    pending = null;
+    try {
+      out.set((await p.data()) as Float32Array, at);
+    } finally {
+      p.dispose();
+    }
+  };
   try {
     for (let i = 0; i < n; i += batchSize) {
       const m = Math.min(batchSize, n - i);
@@ -35,10 +49,13 @@ export async function predictProbabilities(
         const logits = graph ? graph.logits(input) : (model.apply(input, { training: false }) as tf.Tensor2D);
         return tf.softmax(logits).slice([0, 1], [-1, 1]).reshape([-1]);
       });
-      out.set((await p.data()) as Float32Array, i);
-      p.dispose();
+      submitWebGpuWork();
+      await settle();
+      pending = { p, at: i };
     }
+    await settle();
   } finally {
+    (pending as { p: tf.Tensor } | null)?.p.dispose();
     graph?.dispose();
   }
   return out;
