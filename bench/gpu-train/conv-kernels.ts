@@ -1,6 +1,7 @@
 /**
  * GPU time of each convolution kernel of a ResNet50 training step, per distinct layer shape, for the
- * variants the webgpu backend can run: forward (FusedConv2D with bias), input gradient (tfjs' naive
+ * variants the webgpu backend can run: forward (FusedConv2D with bias: tfjs' programs vs our opt-in
+ * implicit GEMM, conv-forward.ts), input gradient (tfjs' naive
  * program, the stock default, vs its tiled MM program, which conv-input-grad.ts picks for large
  * gradients) and
  * filter gradient (the stock kernel vs our implicit GEMM). Each figure is wall time of `reps`
@@ -15,6 +16,7 @@ import {
   forceConvInputGradProgram,
   stockConvFilterGradient,
   submitWebGpuWork,
+  useWebGpuConvGemm,
 } from '../../libs/model/src/webgpu';
 import type { ConvGeometry } from '../../libs/model/src/conv-geometry';
 import { isConv, modelLayers, type ConvLayer } from './resnet-convs';
@@ -47,6 +49,7 @@ export interface ConvKernelRow {
   layers: number;
   gflop: number;
   forward: number;
+  forwardGemm: number;
   inputGradNaive: number;
   inputGradTiled: number;
   filterGradStock: number;
@@ -81,7 +84,7 @@ export async function convKernelBench(
     );
   const rows: ConvKernelRow[] = [];
   log(
-    `shape (× layers)                                  GFLOP   fwd ms  dx naive  dx tiled  dW stock   dW ours`,
+    `shape (× layers)                                  GFLOP   fwd ms  fwd gemm  dx naive  dx tiled  dW stock   dW ours`,
   );
   for (const [key, { layer, n }] of groups) {
     const g: ConvGeometry = layer.geometry;
@@ -92,11 +95,13 @@ export async function convKernelBench(
     const strides: [number, number] = [g.sh, g.sw];
     const convAttrs = { strides, pad: layer.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
     const dispose = (t: tf.Tensor) => () => t.dispose();
-    const forward = await time(reps, () =>
+    const fwd = (): (() => void) =>
       dispose(
         tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, bias, strides, pad: layer.pad }),
-      ),
-    );
+      );
+    const forward = await time(reps, fwd);
+    useWebGpuConvGemm(true);
+    const forwardGemm = await time(reps, fwd).finally(() => useWebGpuConvGemm(false));
     const inputGrad = async (naive: boolean): Promise<number> => {
       forceConvInputGradProgram(naive ? 'naive' : 'tiled');
       try {
@@ -140,6 +145,7 @@ export async function convKernelBench(
       layers: n,
       gflop: (2 * g.n * g.oh * g.ow * g.kh * g.kw * g.ci * g.co) / 1e9,
       forward,
+      forwardGemm,
       inputGradNaive,
       inputGradTiled,
       filterGradStock,
@@ -147,20 +153,21 @@ export async function convKernelBench(
     };
     rows.push(row);
     log(
-      `${`${key} (×${n})`.padEnd(48)} ${row.gflop.toFixed(2).padStart(6)} ${[forward, inputGradNaive, inputGradTiled, filterGradStock, filterGradOurs].map((v) => v.toFixed(3).padStart(9)).join(' ')}`,
+      `${`${key} (×${n})`.padEnd(48)} ${row.gflop.toFixed(2).padStart(6)} ${[forward, forwardGemm, inputGradNaive, inputGradTiled, filterGradStock, filterGradOurs].map((v) => v.toFixed(3).padStart(9)).join(' ')}`,
     );
   }
   const sum = (k: keyof ConvKernelRow): number => rows.reduce((a, r) => a + (r[k] as number) * r.layers, 0);
   const totals = {
     gflop: sum('gflop'),
     forward: sum('forward'),
+    forwardGemm: sum('forwardGemm'),
     inputGradNaive: sum('inputGradNaive'),
     inputGradTiled: sum('inputGradTiled'),
     filterGradStock: sum('filterGradStock'),
     filterGradOurs: sum('filterGradOurs'),
   };
   log(
-    `per step (all ${rows.reduce((a, r) => a + r.layers, 0)} convolutions): ${totals.gflop.toFixed(1)} GFLOP per pass; forward ${totals.forward.toFixed(2)} ms, input gradient naive ${totals.inputGradNaive.toFixed(2)} / tiled ${totals.inputGradTiled.toFixed(2)} ms, filter gradient stock ${totals.filterGradStock.toFixed(2)} / ours ${totals.filterGradOurs.toFixed(2)} ms`,
+    `per step (all ${rows.reduce((a, r) => a + r.layers, 0)} convolutions): ${totals.gflop.toFixed(1)} GFLOP per pass; forward stock ${totals.forward.toFixed(2)} / gemm ${totals.forwardGemm.toFixed(2)} ms, input gradient naive ${totals.inputGradNaive.toFixed(2)} / tiled ${totals.inputGradTiled.toFixed(2)} ms, filter gradient stock ${totals.filterGradStock.toFixed(2)} / ours ${totals.filterGradOurs.toFixed(2)} ms`,
   );
   return { rows, totals };
 }

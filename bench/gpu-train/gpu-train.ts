@@ -10,6 +10,7 @@
  *   tfjs-layers batch norm, with our registered kernels); --stock (tfjs' own kernels, portable step).
  *   Older variants: --fused-adam (FusedAdam, 3 programs per variable), --fused-bn (batchNormTraining
  *   patched into tfjs-layers). --arch resnet18|tiny-resnet for a quick smoke test.
+ *   --conv-gemm: FusedConv2D through our implicit GEMM (conv-forward.ts; off by default).
  *   --conv-kernels [--reps 10]: instead, each convolution kernel's time per ResNet50 layer shape at
  *   the last batch size (conv-kernels.ts): forward, input gradient (naive / tiled), filter gradient
  *   (stock / ours).
@@ -31,6 +32,7 @@ import {
   patchLayersBatchNorm,
   registerWebGpuTrainingKernels,
   submitWebGpuWork,
+  useWebGpuConvGemm,
 } from '../../libs/model/src/webgpu';
 
 function arg(name: string): string | undefined {
@@ -51,6 +53,8 @@ const path_ = portable ? (stock ? 'stock' : fusedAdam || fusedBn ? 'portable+fus
 const architecture = (arg('arch') ?? 'resnet50') as 'resnet50' | 'resnet18' | 'tiny-resnet';
 // Per-kernel convolution timings instead of the step (conv-kernels.ts): --conv-kernels [--reps 10].
 const convKernels = process.argv.includes('--conv-kernels');
+// Our implicit-GEMM forward convolution (conv-forward.ts, off by default) for the whole run.
+const convGemm = process.argv.includes('--conv-gemm');
 
 const results: Record<string, unknown> = {
   size,
@@ -58,6 +62,7 @@ const results: Record<string, unknown> = {
   steps,
   iters,
   stock,
+  convGemm,
   path: path_,
   date: new Date().toISOString(),
 };
@@ -85,6 +90,7 @@ async function initWebGpu(): Promise<string> {
   registerFastBatchNormGradient();
   if (!stock) registerWebGpuTrainingKernels();
   if (fusedBn) patchLayersBatchNorm();
+  if (convGemm) useWebGpuConvGemm(true);
   if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to initialise');
   await tf.ready();
   return [i.description, i.device, i.vendor, i.architecture].filter((s) => s).join(' | ');
@@ -219,7 +225,7 @@ async function main(): Promise<void> {
   report(
     'adapter',
     adapter,
-    `adapter: ${adapter}; kernels: ${stock ? 'stock tfjs' : 'fundus webgpu'}; step: ${path_}`,
+    `adapter: ${adapter}; kernels: ${stock ? 'stock tfjs' : 'fundus webgpu'}${convGemm ? ' + GEMM forward convolution' : ''}; step: ${path_}`,
   );
   if (convKernels) {
     const b = batches[batches.length - 1];

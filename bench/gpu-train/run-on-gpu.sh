@@ -2,7 +2,8 @@
 # Runs on the GPU machine from the repo root with .gpu/train carried (see pack.sh); results in $OUT.
 # Own timeouts: PyTorch anchor 60 s (in parallel with unpacking), tfjs webgpu fast path (trainModel's,
 # b8 and b32: inference, training, programs per step, kernel profile) 150 s, per-kernel convolution
-# timings at b32 (conv-kernels.ts) 90 s, stock-kernel baseline (b32) 70 s. Worst case ~5.5 min.
+# timings at b32 (conv-kernels.ts) 90 s, the fast path with our GEMM forward convolution (b32) 90 s,
+# stock-kernel baseline (b32) 90 s. Worst case ~8 min (expected well under half that).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -22,6 +23,8 @@ cd /tmp/gt && timeout 150 /tmp/node bench.js --size 224 --batches 8,32 --steps 4
 echo "webgpu rc=$?" >>"$OUT/rc.txt"
 timeout 90 /tmp/node bench.js --conv-kernels --size 224 --batches 32 --reps 10 --json "$OUT/conv-kernels.json" >"$OUT/conv-kernels.log" 2>&1
 echo "conv-kernels rc=$?" >>"$OUT/rc.txt"
-timeout 70 /tmp/node bench.js --stock --size 224 --batches 32 --steps 2 --iters 5 --json "$OUT/webgpu-stock.json" >"$OUT/webgpu-stock.log" 2>&1
+timeout 90 /tmp/node bench.js --conv-gemm --size 224 --batches 32 --steps 4 --iters 10 --json "$OUT/webgpu-gemm.json" >"$OUT/webgpu-gemm.log" 2>&1
+echo "gemm rc=$?" >>"$OUT/rc.txt"
+timeout 90 /tmp/node bench.js --stock --size 224 --batches 32 --steps 2 --iters 5 --json "$OUT/webgpu-stock.json" >"$OUT/webgpu-stock.log" 2>&1
 echo "stock rc=$?" >>"$OUT/rc.txt"
-cat "$OUT/rc.txt" "$OUT/torch.json" "$OUT/torch.err" "$OUT/webgpu.log" "$OUT/conv-kernels.log" "$OUT/webgpu-stock.log" | grep -v artificially | tail -c 11000
+cat "$OUT/rc.txt" "$OUT/torch.json" "$OUT/torch.err" "$OUT/webgpu.log" "$OUT/conv-kernels.log" "$OUT/webgpu-gemm.log" "$OUT/webgpu-stock.log" | grep -v artificially | tail -c 11500

@@ -3,6 +3,7 @@
  * is called by `initBackend('webgpu')`.
  */
 import { registerWebGpuChannelSum } from './channel-reduce';
+import { registerWebGpuConvGemm } from './conv-forward';
 import { registerWebGpuConvInputGradient } from './conv-input-grad';
 import { registerWebGpuConvFilterGradient } from './conv-backprop-filter';
 import { registerWebGpuBatchNormTraining } from './batchnorm-train';
@@ -21,6 +22,12 @@ export {
   registerWebGpuConvInputGradient,
   TILED_INPUT_GRAD_MIN_ELEMENTS,
 } from './conv-input-grad';
+export {
+  ConvGemmProgram,
+  registerWebGpuConvGemm,
+  useWebGpuConvGemm,
+  webGpuConvGemmEnabled,
+} from './conv-forward';
 export { countKernels } from './kernel-count';
 export { submitWebGpuWork } from './raw';
 export type { KernelCount } from './kernel-count';
@@ -31,6 +38,7 @@ export type { KernelCount } from './kernel-count';
  */
 export function registerWebGpuTrainingKernels(): void {
   registerWebGpuConvInputGradient();
+  registerWebGpuConvGemm();
   registerWebGpuConvFilterGradient();
   registerWebGpuFusedAdam();
   registerWebGpuBatchNormTraining();

@@ -1,0 +1,133 @@
+/**
+ * The implicit-GEMM FusedConv2D (conv-forward.ts, off by default) against the `cpu` backend on
+ * ResNet50's convolution shapes — bias, linear and ReLU, stride 2, 'same', 'valid' and explicit pads
+ * (what compileInference passes) — and that it stays out of the way while disabled.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createModel } from '../architectures';
+import { initBackend } from '../backends';
+import { compileInference } from '../inference';
+import { Rng } from '../rng';
+import { randomiseStatistics } from '../spec-helpers';
+import { countKernels, useWebGpuConvGemm } from '.';
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+interface Case {
+  x: [number, number, number, number];
+  k: number;
+  co: number;
+  stride: number;
+  pad: Pad;
+  relu: boolean;
+  bias: boolean;
+}
+const CASES: Case[] = [
+  { x: [2, 22, 22, 3], k: 7, co: 64, stride: 2, pad: 'valid', relu: true, bias: true },
+  {
+    x: [2, 16, 16, 3],
+    k: 7,
+    co: 64,
+    stride: 2,
+    pad: [
+      [0, 0],
+      [3, 3],
+      [3, 3],
+      [0, 0],
+    ],
+    relu: true,
+    bias: true,
+  },
+  { x: [2, 8, 8, 64], k: 1, co: 256, stride: 1, pad: 'valid', relu: false, bias: true },
+  { x: [2, 8, 8, 256], k: 1, co: 128, stride: 2, pad: 'valid', relu: true, bias: true },
+  { x: [2, 8, 8, 64], k: 3, co: 64, stride: 1, pad: 'same', relu: true, bias: false },
+  { x: [2, 2, 2, 512], k: 3, co: 512, stride: 1, pad: 'same', relu: false, bias: true },
+  { x: [3, 7, 9, 20], k: 3, co: 72, stride: 2, pad: 'same', relu: true, bias: true },
+  { x: [1, 5, 5, 1024], k: 1, co: 2048, stride: 2, pad: 'valid', relu: false, bias: false },
+];
+
+function normal(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.normal());
+}
+
+async function conv(c: Case, i: number): Promise<Float32Array> {
+  const x = tf.tensor4d(
+    normal(
+      c.x.reduce((a, b) => a * b),
+      10 + i,
+    ),
+    c.x,
+  );
+  const filter = tf.tensor4d(normal(c.k * c.k * c.x[3] * c.co, 40 + i), [c.k, c.k, c.x[3], c.co]);
+  const bias = c.bias ? tf.tensor1d(normal(c.co, 70 + i)) : undefined;
+  const y = tf.fused.conv2d({
+    x,
+    filter,
+    bias,
+    strides: c.stride,
+    pad: c.pad,
+    activation: c.relu ? 'relu' : 'linear',
+  });
+  const data = (await y.data()) as Float32Array;
+  tf.dispose([x, filter, y, ...(bias ? [bias] : [])]);
+  return data;
+}
+
+describe('webgpu implicit-GEMM FusedConv2D (opt-in)', () => {
+  const ref: Float32Array[] = [];
+  beforeAll(async () => {
+    await initBackend('cpu');
+    for (const [i, c] of CASES.entries()) ref.push(await conv(c, i));
+    await initBackend('webgpu');
+  });
+  afterEach(() => useWebGpuConvGemm(false));
+
+  it.each(CASES.map((c, i) => [JSON.stringify(c), i] as const))(
+    '%s agrees with cpu to 1e-4',
+    async (_n, i) => {
+      useWebGpuConvGemm(true);
+      const { result, count } = await countKernels(() => conv(CASES[i], i));
+      let maxRef = 0;
+      let maxErr = 0;
+      for (let j = 0; j < result.length; j++) {
+        maxRef = Math.max(maxRef, Math.abs(ref[i][j]));
+        maxErr = Math.max(maxErr, Math.abs(result[j] - ref[i][j]));
+      }
+      expect(maxRef).toBeGreaterThan(0);
+      expect(maxErr / maxRef).toBeLessThan(1e-4);
+      expect(Object.fromEntries(count.byProgram)).toEqual({ ConvGemmProgram: 1 });
+    },
+  );
+
+  it('is off by default: the stock programs run', async () => {
+    const { count } = await countKernels(() => conv(CASES[2], 2));
+    expect(count.byProgram.get('ConvGemmProgram')).toBeUndefined();
+  });
+
+  it('compileInference through it equals the layers model (ResNet50, 32 px) to 1e-4', async () => {
+    const model = createModel({ architecture: 'resnet50', inputSize: 32, seed: 4 });
+    randomiseStatistics(model, 9);
+    const x = tf.tensor4d(normal(2 * 32 * 32 * 3, 3), [2, 32, 32, 3]);
+    const ref = model.apply(x, { training: false }) as tf.Tensor;
+    useWebGpuConvGemm(true);
+    const graph = compileInference(model);
+    const { result: got, count } = await countKernels(async () => {
+      const y = graph.logits(x);
+      const d = (await y.data()) as Float32Array;
+      y.dispose();
+      return d;
+    });
+    const r = (await ref.data()) as Float32Array;
+    let maxRef = 0;
+    let maxErr = 0;
+    for (let j = 0; j < r.length; j++) {
+      maxRef = Math.max(maxRef, Math.abs(r[j]));
+      maxErr = Math.max(maxErr, Math.abs(got[j] - r[j]));
+    }
+    expect(maxErr / maxRef).toBeLessThan(1e-4);
+    expect(count.byProgram.get('ConvGemmProgram')).toBe(53);
+    tf.dispose([x, ref]);
+    graph.dispose();
+    model.dispose();
+  }, 120_000);
+});

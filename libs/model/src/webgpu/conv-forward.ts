@@ -1,0 +1,219 @@
+/**
+ * An implicit-GEMM forward convolution (`FusedConv2D`: bias, linear or ReLU) for the webgpu backend,
+ * as an alternative to tfjs' own programs (Conv2DMMProgram: 32 × 32 tiles of 64 threads; or im2col +
+ * matmul). Output rows m = (n, oy, ox), columns the output channels, inner dimension k = (fy, fx, c):
+ *   y[m, o] = act(Σ_k x[n, oy·sh + fy − padTop, ox·sw + fx − padLeft, c] · W[fy, fx, c, o] + b[o])
+ * with 64 × 64 tiles per 256-thread workgroup (4 × 4 outputs per thread, 16 inner steps staged in
+ * workgroup memory: twice the reuse per global load of a 32 × 32 tile), the input read in place.
+ *
+ * Which of the two is faster on a GPU is not known yet (no GPU was lent to the session that wrote
+ * this): it is OFF by default and bench/gpu-train `--conv-kernels` times both per ResNet50 layer
+ * shape; `useWebGpuConvGemm(true)` (or FUNDUS_WEBGPU_CONV_GEMM=1 before `initBackend('webgpu')`)
+ * turns it on. It agrees with the cpu backend to 1e-4 on ResNet50's shapes (conv-forward.spec.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { convGeometry, type ConvGeometry } from '../conv-geometry';
+import type { WebGpuProgramRunner } from './raw';
+
+type TensorInfo = tf.TensorInfo;
+type KernelFn = (args: {
+  inputs: Record<string, TensorInfo>;
+  backend: WebGpuProgramRunner;
+  attrs: Record<string, unknown>;
+}) => TensorInfo;
+
+const TILE = 64;
+const STEP = 16;
+
+/** y = act(conv(x, W) + b) as an implicit GEMM (see the module doc). */
+export class ConvGemmProgram {
+  readonly variableNames: string[];
+  readonly uniforms =
+    'h : i32, w : i32, ci : i32, kw : i32, co : i32, oh : i32, ow : i32, sh : i32, sw : i32, padTop : i32, padLeft : i32, rows : i32, inner : i32,';
+  readonly workgroupSize: [number, number, number] = [16, 16, 1];
+  readonly outputShape: number[];
+  readonly dispatchLayout = { x: [0] };
+  readonly dispatch: [number, number, number];
+  readonly shaderKey: string;
+
+  constructor(
+    g: ConvGeometry,
+    private readonly hasBias: boolean,
+    private readonly relu: boolean,
+  ) {
+    this.variableNames = hasBias ? ['X', 'W', 'B'] : ['X', 'W'];
+    this.outputShape = [g.n, g.oh, g.ow, g.co];
+    this.dispatch = [Math.ceil((g.n * g.oh * g.ow) / TILE), Math.ceil(g.co / TILE), 1];
+    this.shaderKey = `fundus_conv_gemm_${hasBias}_${relu}`;
+  }
+
+  getUserCode(): string {
+    const bias = this.hasBias ? ' + B[o]' : '';
+    const act = this.relu ? 'max(v, 0.0)' : 'v';
+    return `
+      var<workgroup> As : array<vec4<f32>, ${STEP * 16}>;
+      var<workgroup> Bs : array<vec4<f32>, ${STEP * 16}>;
+      fn main(index : i32) {
+        let tx = i32(localId.x);
+        let ty = i32(localId.y);
+        let t = ty * 16 + tx;
+        let m0 = i32(workgroupId.x) * ${TILE};
+        let n0 = i32(workgroupId.y) * ${TILE};
+        // A (input patches): this thread stages output row am, inner columns ak..ak+3.
+        let am = t / 4;
+        let ak = (t % 4) * 4;
+        let m = m0 + am;
+        let mOk = m < uniforms.rows;
+        let hw = uniforms.oh * uniforms.ow;
+        let b = m / hw;
+        let rem = m - b * hw;
+        let oy = rem / uniforms.ow;
+        let ox = rem - oy * uniforms.ow;
+        let iy0 = oy * uniforms.sh - uniforms.padTop;
+        let ix0 = ox * uniforms.sw - uniforms.padLeft;
+        let kwci = uniforms.kw * uniforms.ci;
+        // B (filter): inner row bk, output channels bn..bn+3.
+        let bk = t / 16;
+        let bn = (t % 16) * 4;
+        var acc0 = vec4<f32>(0.0);
+        var acc1 = vec4<f32>(0.0);
+        var acc2 = vec4<f32>(0.0);
+        var acc3 = vec4<f32>(0.0);
+        // Trip count from uniforms only (barriers need uniform control flow).
+        for (var it = 0; it < (uniforms.inner + ${STEP - 1}) / ${STEP}; it = it + 1) {
+          let k0 = it * ${STEP};
+          for (var j = 0; j < 4; j = j + 1) {
+            let k = k0 + ak + j;
+            var v = 0.0;
+            if (mOk && k < uniforms.inner) {
+              let fy = k / kwci;
+              let r = k - fy * kwci;
+              let fx = r / uniforms.ci;
+              let c = r - fx * uniforms.ci;
+              let iy = iy0 + fy;
+              let ix = ix0 + fx;
+              if (iy >= 0 && iy < uniforms.h && ix >= 0 && ix < uniforms.w) {
+                v = X[((b * uniforms.h + iy) * uniforms.w + ix) * uniforms.ci + c];
+              }
+            }
+            As[(ak + j) * 16 + am / 4][am % 4] = v;
+          }
+          var bv = vec4<f32>(0.0);
+          let kb = k0 + bk;
+          if (kb < uniforms.inner) {
+            for (var j = 0; j < 4; j = j + 1) {
+              let o = n0 + bn + j;
+              if (o < uniforms.co) {
+                bv[j] = W[kb * uniforms.co + o];
+              }
+            }
+          }
+          Bs[bk * 16 + bn / 4] = bv;
+          workgroupBarrier();
+          for (var kk = 0; kk < ${STEP}; kk = kk + 1) {
+            let a = As[kk * 16 + ty];
+            let bb = Bs[kk * 16 + tx];
+            acc0 = fma(vec4<f32>(a.x), bb, acc0);
+            acc1 = fma(vec4<f32>(a.y), bb, acc1);
+            acc2 = fma(vec4<f32>(a.z), bb, acc2);
+            acc3 = fma(vec4<f32>(a.w), bb, acc3);
+          }
+          workgroupBarrier();
+        }
+        let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+        for (var i = 0; i < 4; i = i + 1) {
+          let row = m0 + ty * 4 + i;
+          if (row < uniforms.rows) {
+            for (var j = 0; j < 4; j = j + 1) {
+              let o = n0 + tx * 4 + j;
+              if (o < uniforms.co) {
+                let v = acc[i][j]${bias};
+                setOutputAtIndex(row * uniforms.co + o, ${act});
+              }
+            }
+          }
+        }
+      }`;
+  }
+}
+
+/** Runs the GEMM convolution; x [N, H, W, Cin], filter [kh, kw, Cin, Cout], bias [Cout] or none. */
+export function runConvGemm(
+  backend: WebGpuProgramRunner,
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  g: ConvGeometry,
+  relu: boolean,
+): TensorInfo {
+  return backend.runWebGPUProgram(
+    new ConvGemmProgram(g, bias != null, relu),
+    bias ? [x, filter, bias] : [x, filter],
+    'float32',
+    [
+      { type: 'int32', data: [g.h] },
+      { type: 'int32', data: [g.w] },
+      { type: 'int32', data: [g.ci] },
+      { type: 'int32', data: [g.kw] },
+      { type: 'int32', data: [g.co] },
+      { type: 'int32', data: [g.oh] },
+      { type: 'int32', data: [g.ow] },
+      { type: 'int32', data: [g.sh] },
+      { type: 'int32', data: [g.sw] },
+      { type: 'int32', data: [g.padTop] },
+      { type: 'int32', data: [g.padLeft] },
+      { type: 'int32', data: [g.n * g.oh * g.ow] },
+      { type: 'int32', data: [g.kh * g.kw * g.ci] },
+    ],
+  );
+}
+
+let enabled = typeof process !== 'undefined' && process.env?.FUNDUS_WEBGPU_CONV_GEMM === '1';
+let registered = false;
+
+/** Turns the GEMM forward convolution on or off (process-wide; off by default, see the module doc). */
+export function useWebGpuConvGemm(on: boolean): void {
+  enabled = on;
+}
+
+/** True when `FusedConv2D` on webgpu runs `ConvGemmProgram` where it applies. */
+export function webGpuConvGemmEnabled(): boolean {
+  return enabled;
+}
+
+/**
+ * Wraps the webgpu `FusedConv2D` kernel: while enabled, channels-last float32 convolutions with
+ * dilation 1, an optional bias and a linear or ReLU activation run `ConvGemmProgram`; everything
+ * else (and everything while disabled) the stock kernel. Idempotent; needs the webgpu backend.
+ */
+export function registerWebGpuConvGemm(): void {
+  if (registered) return;
+  const stockCfg = tf.getKernel('FusedConv2D', 'webgpu');
+  if (!stockCfg) throw new Error('the webgpu backend is not loaded');
+  const stock = stockCfg.kernelFunc as unknown as KernelFn;
+  const wrapped: KernelFn = (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs;
+    const { attrs } = args;
+    const activation = (attrs.activation as string | undefined) ?? 'linear';
+    const dil = attrs.dilations as number | number[] | undefined;
+    const dilated = dil != null && (Array.isArray(dil) ? dil.some((d) => d !== 1) : dil !== 1);
+    if (
+      !enabled ||
+      preluActivationWeights ||
+      (activation !== 'linear' && activation !== 'relu') ||
+      dilated ||
+      (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') ||
+      x.dtype !== 'float32' ||
+      filter.dtype !== 'float32' ||
+      (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1))
+    ) {
+      return stock(args);
+    }
+    const g = convGeometry(x.shape, filter.shape, attrs);
+    if (g.n * g.oh * g.ow === 0 || g.co === 0 || (bias && bias.shape[0] !== g.co)) return stock(args);
+    return runConvGemm(args.backend, x, filter, bias, g, activation === 'relu');
+  };
+  tf.unregisterKernel('FusedConv2D', 'webgpu');
+  tf.registerKernel({ ...stockCfg, kernelFunc: wrapped as unknown as tf.KernelFunc });
+  registered = true;
+}
