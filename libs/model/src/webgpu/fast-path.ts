@@ -4,6 +4,7 @@
  * - tfjs-layers' batch norm as `batchNormTraining` (2 programs forward, 2 backward), with the ReLU
  *   layer after it fused in where that is its only consumer;
  * - all batch-norm moving-average updates of a step as one GPU program (FlatMovingAverages);
+ * - no input gradient for the convolutions that read the image (input-conv.ts);
  * plus what `initBackend('webgpu')` registers for every webgpu model (filter gradient, ReLU gradient).
  * Same maths as the portable path (optimizers.ts, tfjs-layers), to float32 rounding.
  */
@@ -11,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig, OptimizerState } from '../optimizers';
 import { FlatMovingAverages, withFusedBatchNorm } from './batchnorm-train';
 import { FlatOptimizer } from './flat-optimizer';
+import { withoutImageInputGradient } from './input-conv';
 
 /** What the training loop needs of an optimizer (`Optimizer` and `FlatOptimizer` both fit). */
 export interface StepOptimizer {
@@ -46,7 +48,9 @@ export class WebGpuFastPath {
    * applies all moving-average updates in one program. Call inside the step's tf.tidy.
    */
   run<T>(body: () => T): T {
-    return withFusedBatchNorm(body, this.movingAverages, this.model);
+    return withoutImageInputGradient(this.model, () =>
+      withFusedBatchNorm(body, this.movingAverages, this.model),
+    );
   }
 
   dispose(): void {

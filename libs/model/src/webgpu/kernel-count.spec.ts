@@ -9,6 +9,7 @@ import { createModel } from '../architectures';
 import { initBackend } from '../backends';
 import { meanLoss } from '../losses';
 import { countKernels, makeTrainingStep, withFusedBatchNorm } from '.';
+import { imageInputConvs } from './input-conv';
 
 // ResNet50 at 32 px, batch 1 (algorithm choices of the stock conv kernels differ by size, so counts
 // at 224 px differ by a few).
@@ -50,6 +51,10 @@ describe('webgpu programs per ResNet50 training step', () => {
     expect(p.get('FilterGradGemmProgram')).toBe(53);
     expect(p.get('SplitSumProgram')).toBeUndefined();
     expect(p.get('TransposeProgram')).toBe(1);
+    // Input gradients for 52 convolutions: the stem's (w.r.t. the padded image) is skipped.
+    expect(p.get('Conv2DDerInputProgram')).toBe(52);
+    expect(imageInputConvs(model).has(model.getLayer('conv1_conv'))).toBe(true);
+    expect(model.layers.filter((l) => imageInputConvs(model).has(l))).toHaveLength(1);
     expect(p.get('Conv2DDerFilterProgram')).toBeUndefined();
     step.dispose();
     model.dispose();
