@@ -3,7 +3,7 @@
  * variants the webgpu backend can run: forward (FusedConv2D with bias: tfjs' programs vs our opt-in
  * implicit GEMM, conv-forward.ts), input gradient (tfjs' naive
  * program, the stock default, vs its tiled MM program, which conv-input-grad.ts picks for large
- * gradients) and
+ * gradients, vs our opt-in implicit GEMM) and
  * filter gradient (the stock kernel vs our implicit GEMM). Each figure is wall time of `reps`
  * back-to-back launches ended by `queue.onSubmittedWorkDone()` — no readback — divided by `reps`;
  * totals weight each shape by how many layers share it. Run through gpu-train.ts `--conv-kernels`
@@ -52,6 +52,7 @@ export interface ConvKernelRow {
   forwardGemm: number;
   inputGradNaive: number;
   inputGradTiled: number;
+  inputGradGemm: number;
   filterGradStock: number;
   filterGradOurs: number;
 }
@@ -84,7 +85,7 @@ export async function convKernelBench(
     );
   const rows: ConvKernelRow[] = [];
   log(
-    `shape (× layers)                                  GFLOP   fwd ms  fwd gemm  dx naive  dx tiled  dW stock   dW ours`,
+    `shape (× layers)                                  GFLOP   fwd ms  fwd gemm  dx naive  dx tiled   dx gemm  dW stock   dW ours`,
   );
   for (const [key, { layer, n }] of groups) {
     const g: ConvGeometry = layer.geometry;
@@ -102,8 +103,8 @@ export async function convKernelBench(
     const forward = await time(reps, fwd);
     useWebGpuConvGemm(true);
     const forwardGemm = await time(reps, fwd).finally(() => useWebGpuConvGemm(false));
-    const inputGrad = async (naive: boolean): Promise<number> => {
-      forceConvInputGradProgram(naive ? 'naive' : 'tiled');
+    const inputGrad = async (program: 'naive' | 'tiled' | 'gemm'): Promise<number> => {
+      forceConvInputGradProgram(program);
       try {
         return await time(reps, () =>
           dispose(
@@ -117,8 +118,9 @@ export async function convKernelBench(
         forceConvInputGradProgram(null);
       }
     };
-    const inputGradNaive = await inputGrad(true);
-    const inputGradTiled = await inputGrad(false);
+    const inputGradNaive = await inputGrad('naive');
+    const inputGradTiled = await inputGrad('tiled');
+    const inputGradGemm = await inputGrad('gemm');
     const filterAttrs = { ...convAttrs, filterShape: [g.kh, g.kw, g.ci, g.co] };
     const filterGradStock = await time(reps, () => {
       const info = (stockFilter as unknown as (a: unknown) => tf.TensorInfo)({
@@ -148,12 +150,13 @@ export async function convKernelBench(
       forwardGemm,
       inputGradNaive,
       inputGradTiled,
+      inputGradGemm,
       filterGradStock,
       filterGradOurs,
     };
     rows.push(row);
     log(
-      `${`${key} (×${n})`.padEnd(48)} ${row.gflop.toFixed(2).padStart(6)} ${[forward, forwardGemm, inputGradNaive, inputGradTiled, filterGradStock, filterGradOurs].map((v) => v.toFixed(3).padStart(9)).join(' ')}`,
+      `${`${key} (×${n})`.padEnd(48)} ${row.gflop.toFixed(2).padStart(6)} ${[forward, forwardGemm, inputGradNaive, inputGradTiled, inputGradGemm, filterGradStock, filterGradOurs].map((v) => v.toFixed(3).padStart(9)).join(' ')}`,
     );
   }
   const sum = (k: keyof ConvKernelRow): number => rows.reduce((a, r) => a + (r[k] as number) * r.layers, 0);
@@ -163,11 +166,12 @@ export async function convKernelBench(
     forwardGemm: sum('forwardGemm'),
     inputGradNaive: sum('inputGradNaive'),
     inputGradTiled: sum('inputGradTiled'),
+    inputGradGemm: sum('inputGradGemm'),
     filterGradStock: sum('filterGradStock'),
     filterGradOurs: sum('filterGradOurs'),
   };
   log(
-    `per step (all ${rows.reduce((a, r) => a + r.layers, 0)} convolutions): ${totals.gflop.toFixed(1)} GFLOP per pass; forward stock ${totals.forward.toFixed(2)} / gemm ${totals.forwardGemm.toFixed(2)} ms, input gradient naive ${totals.inputGradNaive.toFixed(2)} / tiled ${totals.inputGradTiled.toFixed(2)} ms, filter gradient stock ${totals.filterGradStock.toFixed(2)} / ours ${totals.filterGradOurs.toFixed(2)} ms`,
+    `per step (all ${rows.reduce((a, r) => a + r.layers, 0)} convolutions): ${totals.gflop.toFixed(1)} GFLOP per pass; forward stock ${totals.forward.toFixed(2)} / gemm ${totals.forwardGemm.toFixed(2)} ms, input gradient naive ${totals.inputGradNaive.toFixed(2)} / tiled ${totals.inputGradTiled.toFixed(2)} / gemm ${totals.inputGradGemm.toFixed(2)} ms, filter gradient stock ${totals.filterGradStock.toFixed(2)} / ours ${totals.filterGradOurs.toFixed(2)} ms`,
   );
   return { rows, totals };
 }

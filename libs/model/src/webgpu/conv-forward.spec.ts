@@ -9,7 +9,7 @@ import { initBackend } from '../backends';
 import { compileInference } from '../inference';
 import { Rng } from '../rng';
 import { randomiseStatistics } from '../spec-helpers';
-import { countKernels, useWebGpuConvGemm } from '.';
+import { countKernels, makeTrainingStep, useWebGpuConvGemm } from '.';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {
@@ -130,4 +130,52 @@ describe('webgpu implicit-GEMM FusedConv2D (opt-in)', () => {
     graph.dispose();
     model.dispose();
   }, 120_000);
+
+  it('training steps through the GEMM convolutions (forward and input gradient) match the stock programs', async () => {
+    // Plain SGD, so each weight's change is −lr·gradient: every layer's gradient is compared.
+    const losses: number[][] = [];
+    const deltas: Float32Array[][] = [];
+    const counts: Array<Map<string, number>> = [];
+    for (const on of [false, true]) {
+      useWebGpuConvGemm(on);
+      const model = createModel({ architecture: 'resnet18', inputSize: 32, seed: 6 });
+      const before = await Promise.all(
+        model.trainableWeights.map(async (w) => (await w.read().data()) as Float32Array),
+      );
+      const step = makeTrainingStep(model, { fast: true, lr: 1e-2, optimizer: { kind: 'sgd' } });
+      const x = tf.tensor4d(normal(4 * 32 * 32 * 3, 12), [4, 32, 32, 3]);
+      const y = tf.tensor1d([0, 1, 1, 0], 'int32');
+      const run: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const { result, count } = await countKernels(() => step.run(x, y));
+        run.push(result);
+        if (i === 1) counts.push(count.byProgram);
+      }
+      losses.push(run);
+      const after = await Promise.all(
+        model.trainableWeights.map(async (w) => (await w.read().data()) as Float32Array),
+      );
+      deltas.push(after.map((a, k) => a.map((v, e) => v - before[k][e])));
+      tf.dispose([x, y]);
+      step.dispose();
+      model.dispose();
+    }
+    losses[1].forEach((l, i) =>
+      expect(Math.abs(l - losses[0][i]) / Math.abs(losses[0][i])).toBeLessThan(1e-4),
+    );
+    deltas[1].forEach((d, k) => {
+      let maxRef = 0;
+      let maxErr = 0;
+      for (let e = 0; e < d.length; e++) {
+        maxRef = Math.max(maxRef, Math.abs(deltas[0][k][e]));
+        maxErr = Math.max(maxErr, Math.abs(d[e] - deltas[0][k][e]));
+      }
+      // Every layer moved, by the same step on both paths (1e-3: two steps of float32 rounding).
+      expect(maxRef).toBeGreaterThan(0);
+      expect(maxErr / maxRef).toBeLessThan(1e-3);
+    });
+    expect(counts[0].get('ConvGemmProgram')).toBeUndefined();
+    // ResNet18: 20 convolutions forward + 19 input gradients (not the stem's).
+    expect(counts[1].get('ConvGemmProgram')).toBe(20 + 19);
+  }, 300_000);
 });

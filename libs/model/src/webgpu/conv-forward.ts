@@ -25,7 +25,12 @@ type KernelFn = (args: {
 const TILE = 64;
 const STEP = 16;
 
-/** y = act(conv(x, W) + b) as an implicit GEMM (see the module doc). */
+/**
+ * A convolution pass as an implicit GEMM (see the module doc), 64 × 64 output tiles:
+ * - `forward`: y = act(conv(x, W) + b), rows (n, oy, ox), columns Cout, inner (fy, fx, c);
+ * - `input-grad`: dx[n, iy, ix, c] = Σ dy[n, oy, ox, o] · W[fy, fx, c, o] over the (fy, fx, o) with
+ *   iy = oy·sh + fy − padTop (likewise for x), i.e. rows (n, iy, ix), columns Cin, inner (fy, fx, o).
+ */
 export class ConvGemmProgram {
   readonly variableNames: string[];
   readonly uniforms =
@@ -40,16 +45,98 @@ export class ConvGemmProgram {
     g: ConvGeometry,
     private readonly hasBias: boolean,
     private readonly relu: boolean,
+    private readonly kind: 'forward' | 'input-grad' = 'forward',
   ) {
-    this.variableNames = hasBias ? ['X', 'W', 'B'] : ['X', 'W'];
-    this.outputShape = [g.n, g.oh, g.ow, g.co];
-    this.dispatch = [Math.ceil((g.n * g.oh * g.ow) / TILE), Math.ceil(g.co / TILE), 1];
-    this.shaderKey = `fundus_conv_gemm_${hasBias}_${relu}`;
+    const forward = kind === 'forward';
+    this.variableNames = forward ? (hasBias ? ['X', 'W', 'B'] : ['X', 'W']) : ['X', 'W'];
+    this.outputShape = forward ? [g.n, g.oh, g.ow, g.co] : [g.n, g.h, g.w, g.ci];
+    const rows = forward ? g.n * g.oh * g.ow : g.n * g.h * g.w;
+    this.dispatch = [Math.ceil(rows / TILE), Math.ceil((forward ? g.co : g.ci) / TILE), 1];
+    this.shaderKey = `fundus_conv_gemm_${kind}_${hasBias}_${relu}`;
   }
 
   getUserCode(): string {
     const bias = this.hasBias ? ' + B[o]' : '';
     const act = this.relu ? 'max(v, 0.0)' : 'v';
+    const forward = this.kind === 'forward';
+    // Columns of the output (Cout forward, Cin for the input gradient) and how A and B are read.
+    const cols = forward ? 'uniforms.co' : 'uniforms.ci';
+    const rowCoords = forward
+      ? `let hw = uniforms.oh * uniforms.ow;
+        let b = m / hw;
+        let rem = m - b * hw;
+        let oy = rem / uniforms.ow;
+        let ox = rem - oy * uniforms.ow;
+        let iy0 = oy * uniforms.sh - uniforms.padTop;
+        let ix0 = ox * uniforms.sw - uniforms.padLeft;
+        let kwc = uniforms.kw * uniforms.ci;`
+      : `let hw = uniforms.h * uniforms.w;
+        let b = m / hw;
+        let rem = m - b * hw;
+        let iy = rem / uniforms.w;
+        let ix = rem - iy * uniforms.w;
+        let ty0 = iy + uniforms.padTop;
+        let tx0 = ix + uniforms.padLeft;
+        let kwc = uniforms.kw * uniforms.co;`;
+    // A[m, k]: the input patch value (forward) or the output gradient that reaches dx row m.
+    const aValue = forward
+      ? `let fy = k / kwc;
+              let r = k - fy * kwc;
+              let fx = r / uniforms.ci;
+              let c = r - fx * uniforms.ci;
+              let iy = iy0 + fy;
+              let ix = ix0 + fx;
+              if (iy >= 0 && iy < uniforms.h && ix >= 0 && ix < uniforms.w) {
+                v = X[((b * uniforms.h + iy) * uniforms.w + ix) * uniforms.ci + c];
+              }`
+      : `let fy = k / kwc;
+              let r = k - fy * kwc;
+              let fx = r / uniforms.co;
+              let o = r - fx * uniforms.co;
+              let py = ty0 - fy;
+              let px = tx0 - fx;
+              if (py >= 0 && px >= 0 && py % uniforms.sh == 0 && px % uniforms.sw == 0) {
+                let oy = py / uniforms.sh;
+                let ox = px / uniforms.sw;
+                if (oy < uniforms.oh && ox < uniforms.ow) {
+                  v = X[((b * uniforms.oh + oy) * uniforms.ow + ox) * uniforms.co + o];
+                }
+              }`;
+    // B[k, col]: forward W[(fy, fx, c), o] is contiguous along o (threads along columns); for the
+    // input gradient W[fy, fx, c, o] with k = (fy, fx, o) is contiguous along k (threads along k).
+    const bLoad = forward
+      ? `var bv = vec4<f32>(0.0);
+          let kb = k0 + t / 16;
+          let bn = (t % 16) * 4;
+          if (kb < uniforms.inner) {
+            for (var j = 0; j < 4; j = j + 1) {
+              let o = n0 + bn + j;
+              if (o < uniforms.co) {
+                bv[j] = W[kb * uniforms.co + o];
+              }
+            }
+          }
+          Bs[(t / 16) * 16 + bn / 4] = bv;`
+      : `let kl = t % 16;
+          let kb = k0 + kl;
+          var fyb = 0;
+          var fxb = 0;
+          var ob = 0;
+          if (kb < uniforms.inner) {
+            fyb = kb / kwc;
+            let rb = kb - fyb * kwc;
+            fxb = rb / uniforms.co;
+            ob = rb - fxb * uniforms.co;
+          }
+          for (var j = 0; j < 4; j = j + 1) {
+            let nl = t / 16 + 16 * j;
+            let c = n0 + nl;
+            var v = 0.0;
+            if (kb < uniforms.inner && c < uniforms.ci) {
+              v = W[((fyb * uniforms.kw + fxb) * uniforms.ci + c) * uniforms.co + ob];
+            }
+            Bs[kl * 16 + nl / 4][nl % 4] = v;
+          }`;
     return `
       var<workgroup> As : array<vec4<f32>, ${STEP * 16}>;
       var<workgroup> Bs : array<vec4<f32>, ${STEP * 16}>;
@@ -59,22 +146,12 @@ export class ConvGemmProgram {
         let t = ty * 16 + tx;
         let m0 = i32(workgroupId.x) * ${TILE};
         let n0 = i32(workgroupId.y) * ${TILE};
-        // A (input patches): this thread stages output row am, inner columns ak..ak+3.
+        // A: this thread stages row am, inner columns ak..ak+3.
         let am = t / 4;
         let ak = (t % 4) * 4;
         let m = m0 + am;
         let mOk = m < uniforms.rows;
-        let hw = uniforms.oh * uniforms.ow;
-        let b = m / hw;
-        let rem = m - b * hw;
-        let oy = rem / uniforms.ow;
-        let ox = rem - oy * uniforms.ow;
-        let iy0 = oy * uniforms.sh - uniforms.padTop;
-        let ix0 = ox * uniforms.sw - uniforms.padLeft;
-        let kwci = uniforms.kw * uniforms.ci;
-        // B (filter): inner row bk, output channels bn..bn+3.
-        let bk = t / 16;
-        let bn = (t % 16) * 4;
+        ${rowCoords}
         var acc0 = vec4<f32>(0.0);
         var acc1 = vec4<f32>(0.0);
         var acc2 = vec4<f32>(0.0);
@@ -86,29 +163,11 @@ export class ConvGemmProgram {
             let k = k0 + ak + j;
             var v = 0.0;
             if (mOk && k < uniforms.inner) {
-              let fy = k / kwci;
-              let r = k - fy * kwci;
-              let fx = r / uniforms.ci;
-              let c = r - fx * uniforms.ci;
-              let iy = iy0 + fy;
-              let ix = ix0 + fx;
-              if (iy >= 0 && iy < uniforms.h && ix >= 0 && ix < uniforms.w) {
-                v = X[((b * uniforms.h + iy) * uniforms.w + ix) * uniforms.ci + c];
-              }
+              ${aValue}
             }
             As[(ak + j) * 16 + am / 4][am % 4] = v;
           }
-          var bv = vec4<f32>(0.0);
-          let kb = k0 + bk;
-          if (kb < uniforms.inner) {
-            for (var j = 0; j < 4; j = j + 1) {
-              let o = n0 + bn + j;
-              if (o < uniforms.co) {
-                bv[j] = W[kb * uniforms.co + o];
-              }
-            }
-          }
-          Bs[bk * 16 + bn / 4] = bv;
+          ${bLoad}
           workgroupBarrier();
           for (var kk = 0; kk < ${STEP}; kk = kk + 1) {
             let a = As[kk * 16 + ty];
@@ -126,9 +185,9 @@ export class ConvGemmProgram {
           if (row < uniforms.rows) {
             for (var j = 0; j < 4; j = j + 1) {
               let o = n0 + tx * 4 + j;
-              if (o < uniforms.co) {
-                let v = acc[i][j]${bias};
-                setOutputAtIndex(row * uniforms.co + o, ${act});
+              if (o < ${cols}) {
+                let v = acc[i][j]${forward ? bias : ''};
+                setOutputAtIndex(row * ${cols} + o, ${forward ? act : 'v'});
               }
             }
           }
@@ -137,7 +196,10 @@ export class ConvGemmProgram {
   }
 }
 
-/** Runs the GEMM convolution; x [N, H, W, Cin], filter [kh, kw, Cin, Cout], bias [Cout] or none. */
+/**
+ * Runs a GEMM convolution pass. Forward: x [N, H, W, Cin], filter [kh, kw, Cin, Cout], bias [Cout]
+ * or none. Input gradient: x is dy [N, Ho, Wo, Cout], no bias; the result is [N, H, W, Cin].
+ */
 export function runConvGemm(
   backend: WebGpuProgramRunner,
   x: TensorInfo,
@@ -145,9 +207,11 @@ export function runConvGemm(
   bias: TensorInfo | undefined,
   g: ConvGeometry,
   relu: boolean,
+  kind: 'forward' | 'input-grad' = 'forward',
 ): TensorInfo {
+  const forward = kind === 'forward';
   return backend.runWebGPUProgram(
-    new ConvGemmProgram(g, bias != null, relu),
+    new ConvGemmProgram(g, bias != null, relu, kind),
     bias ? [x, filter, bias] : [x, filter],
     'float32',
     [
@@ -162,8 +226,8 @@ export function runConvGemm(
       { type: 'int32', data: [g.sw] },
       { type: 'int32', data: [g.padTop] },
       { type: 'int32', data: [g.padLeft] },
-      { type: 'int32', data: [g.n * g.oh * g.ow] },
-      { type: 'int32', data: [g.kh * g.kw * g.ci] },
+      { type: 'int32', data: [forward ? g.n * g.oh * g.ow : g.n * g.h * g.w] },
+      { type: 'int32', data: [forward ? g.kh * g.kw * g.ci : g.kh * g.kw * g.co] },
     ],
   );
 }
@@ -171,12 +235,15 @@ export function runConvGemm(
 let enabled = typeof process !== 'undefined' && process.env?.FUNDUS_WEBGPU_CONV_GEMM === '1';
 let registered = false;
 
-/** Turns the GEMM forward convolution on or off (process-wide; off by default, see the module doc). */
+/**
+ * Turns the GEMM convolutions on or off — forward (`FusedConv2D`) and input gradient
+ * (`Conv2DBackpropInput`, conv-input-grad.ts) — process-wide; off by default (see the module doc).
+ */
 export function useWebGpuConvGemm(on: boolean): void {
   enabled = on;
 }
 
-/** True when `FusedConv2D` on webgpu runs `ConvGemmProgram` where it applies. */
+/** True when `FusedConv2D` (and `Conv2DBackpropInput`) on webgpu run `ConvGemmProgram` where it applies. */
 export function webGpuConvGemmEnabled(): boolean {
   return enabled;
 }

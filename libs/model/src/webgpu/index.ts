@@ -28,6 +28,7 @@ export {
   useWebGpuConvGemm,
   webGpuConvGemmEnabled,
 } from './conv-forward';
+export type { ConvInputGradProgram } from './conv-input-grad';
 export { countKernels } from './kernel-count';
 export { submitWebGpuWork } from './raw';
 export type { KernelCount } from './kernel-count';
