@@ -30,17 +30,17 @@ interface LayerLike {
 
 let scoped: WeakSet<object> | null = null;
 let installed = false;
-const byModel = new WeakMap<tf.LayersModel, WeakSet<object>>();
 
 function convPrototype(): ConvLayerLike {
   return Object.getPrototypeOf(tf.layers.conv2d({ filters: 1, kernelSize: 1 })) as ConvLayerLike;
 }
 
-/** Conv2D layers of `model` whose input depends on no trainable weight (the image's convolutions). */
+/**
+ * Conv2D layers of `model` whose input depends on no trainable weight (the image's convolutions, and
+ * any behind frozen layers). Computed afresh for every step: which weights are trainable can change.
+ */
 export function imageInputConvs(model: tf.LayersModel): WeakSet<object> {
-  let set = byModel.get(model);
-  if (set) return set;
-  set = new WeakSet();
+  const set = new WeakSet<object>();
   const proto = convPrototype();
   const weighted = new Set<string>(); // layers whose output depends on a trainable weight
   for (const layer of model.layers as unknown as LayerLike[]) {
@@ -51,7 +51,6 @@ export function imageInputConvs(model: tf.LayersModel): WeakSet<object> {
       set.add(layer);
     }
   }
-  byModel.set(model, set);
   return set;
 }
 
