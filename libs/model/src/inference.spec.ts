@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createModel, type Architecture } from './architectures';
 import { initBackend } from './backends';
 import { ModelError } from './errors';
-import { compileInference } from './inference';
+import { compileInference, tryCompileInference } from './inference';
 import { predictProbabilities } from './predict';
 import { Rng } from './rng';
 import { randomiseStatistics } from './spec-helpers';
@@ -95,6 +95,15 @@ describe('compileInference', () => {
     const r = (await ref.data()) as Float32Array;
     ref.dispose();
     for (let i = 0; i < 5; i++) expect(p[i]).toBeCloseTo(r[i], 5);
+    // A caller's compiled graph (the scoring thread compiles once per loaded model) is used and kept.
+    const graph = tryCompileInference(model)!;
+    const kept = tf.memory().numTensors;
+    const again = await predictProbabilities(model, x, 2, graph);
+    const third = await predictProbabilities(model, x, 3, graph);
+    expect(Array.from(again)).toEqual(Array.from(p));
+    expect(Array.from(third)).toEqual(Array.from(p));
+    expect(tf.memory().numTensors).toBe(kept);
+    graph.dispose();
     model.dispose();
   });
 
@@ -113,6 +122,7 @@ describe('compileInference', () => {
     } catch (err) {
       expect((err as ModelError).code).toBe('unsupported-model');
     }
+    expect(tryCompileInference(odd)).toBeNull();
     expect(tf.memory().numTensors).toBe(before);
     const x = images(3, 8, 1);
     const p = await predictProbabilities(odd, x);

@@ -281,3 +281,13 @@ export function compileInference(model: tf.LayersModel): InferenceGraph {
     },
   };
 }
+
+/** `compileInference`, or null for a model it cannot compile (those run layer by layer). */
+export function tryCompileInference(model: tf.LayersModel): InferenceGraph | null {
+  try {
+    return compileInference(model);
+  } catch (err) {
+    if (err instanceof ModelError && err.code === 'unsupported-model') return null;
+    throw err;
+  }
+}

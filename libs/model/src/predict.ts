@@ -1,18 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from './errors';
-import { compileInference, type InferenceGraph } from './inference';
+import { tryCompileInference, type InferenceGraph } from './inference';
 import { submitWebGpuWork } from './webgpu';
 
 /**
  * P(disease) = softmax(logits)[:, 1] for `n` preprocessed images.
  * @param x NHWC float32, length n × S × S × 3 with S the model's input size
  * @param batchSize images per forward pass (default 32)
+ * @param compiled the model's `tryCompileInference` result, for callers that predict many times
+ *   with unchanged weights (kept, not disposed); omitted: compiled for this call only
  * @returns Float32Array [n] in [0, 1]
  */
 export async function predictProbabilities(
   model: tf.LayersModel,
   x: Float32Array,
   batchSize = 32,
+  compiled?: InferenceGraph | null,
 ): Promise<Float32Array> {
   const s = model.inputs[0].shape[1] as number;
   const per = s * s * 3;
@@ -22,12 +25,8 @@ export async function predictProbabilities(
   const n = x.length / per;
   const out = new Float32Array(n);
   // Batch norm folded into the convolutions (inference.ts); any other model runs layer by layer.
-  let graph: InferenceGraph | null = null;
-  try {
-    graph = compileInference(model);
-  } catch (err) {
-    if (!(err instanceof ModelError && err.code === 'unsupported-model')) throw err;
-  }
+  const owned = compiled === undefined;
+  const graph = owned ? tryCompileInference(model) : compiled;
   // Each batch's probabilities are read while the next batch runs (on a GPU the next batch's
   // commands are encoded and submitted first; on CPU backends nothing changes).
   let pending: { p: tf.Tensor; at: number } | null = null;
@@ -56,7 +55,7 @@ export async function predictProbabilities(
     await settle();
   } finally {
     (pending as { p: tf.Tensor } | null)?.p.dispose();
-    graph?.dispose();
+    if (owned) graph?.dispose();
   }
   return out;
 }

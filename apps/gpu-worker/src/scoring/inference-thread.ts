@@ -21,7 +21,9 @@ import {
   ONNX_INPUT_NAME,
   ONNX_OUTPUT_NAME,
   predictProbabilities,
+  tryCompileInference,
   type BackendName,
+  type InferenceGraph,
 } from '@fundus/model';
 import { createOrtSession, type OrtOptions, type OrtProvider } from './ort-providers';
 
@@ -42,13 +44,17 @@ type Request =
 
 const port = parentPort!;
 type Held =
-  { engine: 'tfjs'; model: LayersModel } | { engine: 'onnx'; session: ort.InferenceSession; size: number };
+  // graph: the model compiled for inference once (batch norm folded), null if it cannot be.
+  | { engine: 'tfjs'; model: LayersModel; graph: InferenceGraph | null }
+  | { engine: 'onnx'; session: ort.InferenceSession; size: number };
 const models = new Map<string, Held>();
 
 function release(held: Held | undefined): void {
   if (!held) return;
-  if (held.engine === 'tfjs') held.model.dispose();
-  else void held.session.release();
+  if (held.engine === 'tfjs') {
+    held.graph?.dispose();
+    held.model.dispose();
+  } else void held.session.release();
 }
 
 /** P(disease) = prob[:, 1] from ONNX Runtime, `batchSize` images per run. */
@@ -94,7 +100,7 @@ async function handle(msg: Request): Promise<{ result: unknown; transfer?: Array
       }
       if (msg.engine !== 'onnx' && model) {
         release(models.get(msg.id));
-        models.set(msg.id, { engine: 'tfjs', model });
+        models.set(msg.id, { engine: 'tfjs', model, graph: tryCompileInference(model) });
         return { result: { inputSize: model.inputs[0].shape[1], engine: 'tfjs' } };
       }
       let fromTfjs: number | undefined;
@@ -133,7 +139,7 @@ async function handle(msg: Request): Promise<{ result: unknown; transfer?: Array
         });
       const p =
         held.engine === 'tfjs'
-          ? await predictProbabilities(held.model, msg.x, msg.batchSize)
+          ? await predictProbabilities(held.model, msg.x, msg.batchSize, held.graph)
           : await predictOnnx(held, msg.x, msg.batchSize);
       return { result: p, transfer: [p.buffer as ArrayBuffer] };
     }
