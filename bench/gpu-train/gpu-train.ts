@@ -63,6 +63,7 @@ const results: Record<string, unknown> = {
   iters,
   stock,
   convGemm,
+  architecture,
   path: path_,
   date: new Date().toISOString(),
 };
