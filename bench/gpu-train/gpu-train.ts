@@ -34,11 +34,8 @@ import {
   submitWebGpuWork,
   useWebGpuConvGemm,
 } from '../../libs/model/src/webgpu';
+import { arg } from '../support/args';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 const small = process.argv.includes('--small');
 const size = Number(arg('size') ?? (small ? 32 : 224));
 const batches = (arg('batches') ?? (small ? '2' : '8,32')).split(',').map(Number);

@@ -14,11 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { createModel } from '../../libs/model/src/architectures';
 import { initBackend } from '../../libs/model/src/backends';
 import { countKernels, makeTrainingStep } from '../../libs/model/src/webgpu';
+import { arg } from '../support/args';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 const size = Number(arg('size') ?? 32);
 const batch = Number(arg('batch') ?? 1);
 const top = Number(arg('top') ?? 30);

@@ -10,11 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { createModel } from '../../libs/model/src/architectures';
 import { channelReducePlan, filterGradPlan } from '../../libs/model/src/webgpu';
 import { isConv, modelLayers } from './resnet-convs';
+import { arg } from '../support/args';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 const size = Number(arg('size') ?? 224);
 const batch = Number(arg('batch') ?? 32);
 const baseBatch = Number(arg('base-batch') ?? 1);

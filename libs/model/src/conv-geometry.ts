@@ -52,3 +52,18 @@ export function convGeometry(
     padLeft: info.padInfo.left,
   };
 }
+
+/** The geometry fields the WebGPU convolution programs declare as uniforms, in this order (WGSL). */
+export const CONV_GEOMETRY_UNIFORMS =
+  'h : i32, w : i32, ci : i32, kw : i32, co : i32, oh : i32, ow : i32, sh : i32, sw : i32, padTop : i32, padLeft : i32,';
+
+/** Their values for tfjs' `runWebGPUProgram`, followed by `extra` int32 uniforms. */
+export function convGeometryUniforms(
+  g: ConvGeometry,
+  ...extra: number[]
+): Array<{ type: 'int32'; data: number[] }> {
+  return [g.h, g.w, g.ci, g.kw, g.co, g.oh, g.ow, g.sh, g.sw, g.padTop, g.padLeft, ...extra].map((v) => ({
+    type: 'int32' as const,
+    data: [v],
+  }));
+}

@@ -10,22 +10,12 @@ import { ModelError } from './errors';
 import { compileInference, tryCompileInference } from './inference';
 import { predictProbabilities } from './predict';
 import { Rng } from './rng';
-import { randomiseStatistics } from './spec-helpers';
+import { randomiseStatistics, relativeError } from './spec-helpers';
 import { countKernels } from './webgpu';
 
 function images(n: number, s: number, seed: number): Float32Array {
   const rng = new Rng(seed);
   return Float32Array.from({ length: n * s * s * 3 }, () => rng.normal());
-}
-
-function relErr(got: Float32Array, ref: Float32Array): number {
-  let maxRef = 0;
-  let maxErr = 0;
-  for (let i = 0; i < ref.length; i++) {
-    maxRef = Math.max(maxRef, Math.abs(ref[i]));
-    maxErr = Math.max(maxErr, Math.abs(got[i] - ref[i]));
-  }
-  return maxErr / Math.max(maxRef, 1e-30);
 }
 
 async function both(
@@ -70,7 +60,7 @@ describe('compileInference', () => {
       randomiseStatistics(model, 9);
       const before = tf.memory().numTensors;
       const [got, ref] = await both(model, images(3, s, 2), s);
-      expect(relErr(got, ref)).toBeLessThan(1e-4);
+      expect(relativeError(got, ref)).toBeLessThan(1e-4);
       // Folding really happened where expected (tiny-resnet/resnet18 counts checked below).
       const graph = compileInference(model);
       if (foldedExpected > 0) expect(graph.folded).toBe(foldedExpected);
@@ -141,7 +131,7 @@ describe('compileInference', () => {
     randomiseStatistics(model, 9);
     const x = images(2, 32, 3);
     const [got, ref] = await both(model, x, 32);
-    expect(relErr(got, ref)).toBeLessThan(1e-4);
+    expect(relativeError(got, ref)).toBeLessThan(1e-4);
     const graph = compileInference(model);
     const input = tf.tensor4d(x, [2, 32, 32, 3]);
     const count = async (f: () => tf.Tensor): Promise<number> =>

@@ -11,30 +11,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from './errors';
+import { consumersOf, inboundNodes, layerWeight, pair, samePads } from './layer-graph';
 
 type Cfg = Record<string, unknown>;
 type Pads = [[number, number], [number, number], [number, number], [number, number]];
 
-const pair = (v: unknown): [number, number] =>
-  Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)];
-
 function inbound(layer: tf.layers.Layer): tf.layers.Layer[] {
-  const nodes = (layer as unknown as { inboundNodes: Array<{ inboundLayers: tf.layers.Layer[] }> })
-    .inboundNodes;
+  const nodes = inboundNodes(layer);
   if (nodes.length !== 1)
     throw new ModelError('unsupported-model', `layer "${layer.name}" is applied ${nodes.length} times`);
   return nodes[0].inboundLayers;
-}
-
-function weightOf(layer: tf.layers.Layer, suffix: string): tf.Tensor | undefined {
-  return layer.weights.find((v) => v.originalName.endsWith(`/${suffix}`))?.read();
-}
-
-/** TensorFlow 'same' padding along one axis: [begin, end]. */
-function samePads(size: number, kernel: number, stride: number): [number, number] {
-  const out = Math.ceil(size / stride);
-  const total = Math.max((out - 1) * stride + kernel - size, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
 /** A classifier compiled for inference (see the module doc). */
@@ -58,10 +44,7 @@ type Step = (values: Map<string, tf.Tensor>) => void;
 export function compileInference(model: tf.LayersModel): InferenceGraph {
   if (model.inputs.length !== 1 || model.outputs.length !== 1)
     throw new ModelError('unsupported-model', 'only single-input, single-output models can be compiled');
-  const consumers = new Map<string, tf.layers.Layer[]>();
-  for (const layer of model.layers) {
-    for (const src of inbound(layer)) consumers.set(src.name, [...(consumers.get(src.name) ?? []), layer]);
-  }
+  const consumers = consumersOf(model, inbound);
   const only = (name: string, cls: string): tf.layers.Layer | undefined => {
     const users = consumers.get(name) ?? [];
     return users.length === 1 && users[0].getClassName() === cls ? users[0] : undefined;
@@ -145,25 +128,25 @@ export function compileInference(model: tf.LayersModel): InferenceGraph {
           } else if (cfg.padding !== 'valid') {
             throw new ModelError('unsupported-model', `layer "${name}": padding ${String(cfg.padding)}`);
           }
-          let kernel = weightOf(layer, 'kernel')!;
+          let kernel = layerWeight(layer, 'kernel')!;
           const co = kernel.shape[kernel.shape.length - 1] as number;
-          const bias0 = weightOf(layer, 'bias');
+          const bias0 = layerWeight(layer, 'bias');
           let bias: tf.Tensor;
           let activation: 'linear' | 'relu' = 'linear';
           const bn = only(name, 'BatchNormalization');
           const bnCfg = bn?.getConfig() as Cfg | undefined;
           if (bn && (bnCfg!.axis === 3 || bnCfg!.axis === -1)) {
             const f = tf.tidy(() => {
-              const gamma = weightOf(bn, 'gamma') ?? tf.ones([co]);
-              const beta = weightOf(bn, 'beta') ?? tf.zeros([co]);
+              const gamma = layerWeight(bn, 'gamma') ?? tf.ones([co]);
+              const beta = layerWeight(bn, 'beta') ?? tf.zeros([co]);
               const scale = tf.div(
                 gamma,
-                tf.sqrt(tf.add(weightOf(bn, 'moving_variance')!, bnCfg!.epsilon as number)),
+                tf.sqrt(tf.add(layerWeight(bn, 'moving_variance')!, bnCfg!.epsilon as number)),
               );
               return {
                 kernel: tf.mul(kernel, scale),
                 bias: tf.add(
-                  tf.mul(tf.sub(bias0 ?? tf.zeros([co]), weightOf(bn, 'moving_mean')!), scale),
+                  tf.mul(tf.sub(bias0 ?? tf.zeros([co]), layerWeight(bn, 'moving_mean')!), scale),
                   beta,
                 ),
               };
@@ -205,10 +188,10 @@ export function compileInference(model: tf.LayersModel): InferenceGraph {
           if (axis !== 3 && axis !== -1)
             throw new ModelError('unsupported-model', `layer "${name}": batch norm axis ${axis}`);
           const [x] = src(layer);
-          const mean = weightOf(layer, 'moving_mean')!;
-          const variance = weightOf(layer, 'moving_variance')!;
-          const gamma = weightOf(layer, 'gamma');
-          const beta = weightOf(layer, 'beta');
+          const mean = layerWeight(layer, 'moving_mean')!;
+          const variance = layerWeight(layer, 'moving_variance')!;
+          const gamma = layerWeight(layer, 'gamma');
+          const beta = layerWeight(layer, 'beta');
           const eps = cfg.epsilon as number;
           steps.push((v) => v.set(name, tf.batchNorm(v.get(x)!, mean, variance, beta, gamma, eps)));
           break;
@@ -251,8 +234,8 @@ export function compileInference(model: tf.LayersModel): InferenceGraph {
           if ((cfg.activation ?? 'linear') !== 'linear')
             throw new ModelError('unsupported-model', `layer "${name}": activation`);
           const [x] = src(layer);
-          const w = weightOf(layer, 'kernel')!.clone();
-          const b = weightOf(layer, 'bias')?.clone();
+          const w = layerWeight(layer, 'kernel')!.clone();
+          const b = layerWeight(layer, 'bias')?.clone();
           owned.push(w, ...(b ? [b] : []));
           steps.push((v) =>
             v.set(name, tf.fused.matMul({ a: v.get(x)! as tf.Tensor2D, b: w as tf.Tensor2D, bias: b })),

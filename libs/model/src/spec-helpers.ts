@@ -159,3 +159,26 @@ export const FUNDUS_TRAINING_RECIPE: TrainConfig = {
   seed: 3,
   earlyStopping: { patience: 2 },
 };
+
+/**
+ * Largest |got − ref| and largest |ref| over two equally long arrays (kernel-vs-reference checks);
+ * arrays of different lengths give an infinite error.
+ */
+export function errorStats(
+  got: ArrayLike<number>,
+  ref: ArrayLike<number>,
+): { maxErr: number; maxRef: number } {
+  let maxRef = 0;
+  let maxErr = got.length === ref.length ? 0 : Infinity;
+  for (let i = 0; i < ref.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(ref[i]));
+    maxErr = Math.max(maxErr, Math.abs(got[i] - ref[i]));
+  }
+  return { maxErr, maxRef };
+}
+
+/** Largest |got − ref| relative to the largest |ref| (0 when both are all zeros). */
+export function relativeError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  const { maxErr, maxRef } = errorStats(got, ref);
+  return maxErr / Math.max(maxRef, 1e-30);
+}

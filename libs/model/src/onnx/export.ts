@@ -26,6 +26,7 @@ import {
   valueInfo,
   type Bytes,
 } from './protobuf';
+import { consumersOf, inboundNodes, layerWeight, pair, samePads } from '../layer-graph';
 
 /** Why an export failed. */
 export type OnnxExportErrorCode = 'unsupported-layer' | 'unsupported-model';
@@ -52,12 +53,8 @@ export const ONNX_OPSET = 17;
 type Cfg = Record<string, unknown>;
 type Pads = [number, number, number, number]; // top, left, bottom, right (ONNX: begins then ends)
 
-const pair = (v: unknown): [number, number] =>
-  Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)];
-
 function inboundLayers(layer: tf.layers.Layer): tf.layers.Layer[] {
-  const nodes = (layer as unknown as { inboundNodes: Array<{ inboundLayers: tf.layers.Layer[] }> })
-    .inboundNodes;
+  const nodes = inboundNodes(layer);
   if (nodes.length !== 1) {
     throw new OnnxExportError(
       'unsupported-model',
@@ -68,20 +65,12 @@ function inboundLayers(layer: tf.layers.Layer): tf.layers.Layer[] {
 }
 
 function weight(layer: tf.layers.Layer, suffix: string): Float32Array | undefined {
-  const w = layer.weights.find((v) => v.originalName.endsWith(`/${suffix}`));
-  return w ? (w.read().dataSync() as Float32Array) : undefined;
+  return layerWeight(layer, suffix)?.dataSync() as Float32Array | undefined;
 }
 
 /** [N, H, W, C] of a layer's (single) input. */
 function inputShape(layer: tf.layers.Layer): number[] {
   return (layer.input as tf.SymbolicTensor).shape as number[];
-}
-
-/** TensorFlow 'same' padding along one axis: [begin, end]. */
-function samePads(size: number, kernel: number, stride: number): [number, number] {
-  const out = Math.ceil(size / stride);
-  const total = Math.max((out - 1) * stride + kernel - size, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
 function checkLinear(layer: tf.layers.Layer, cfg: Cfg): void {
@@ -129,14 +118,7 @@ export function exportOnnx(model: tf.LayersModel): Uint8Array {
     );
   }
   const g = new OnnxGraph();
-  const consumers = new Map<string, tf.layers.Layer[]>();
-  for (const layer of model.layers) {
-    for (const src of inboundLayers(layer)) {
-      const list = consumers.get(src.name) ?? [];
-      list.push(layer);
-      consumers.set(src.name, list);
-    }
-  }
+  const consumers = consumersOf(model, inboundLayers);
   /** ONNX tensor name holding each layer's output. */
   const out = new Map<string, string>();
   /** ZeroPadding2D layers folded into their consumers: input tensor and pads. */

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { takeColumnSum } from './conv-backprop-filter';
-import type { WebGpuProgramRunner } from './raw';
+import { replaceWebGpuKernel, type WebGpuProgramRunner } from './raw';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -287,43 +287,32 @@ let registered = false;
  */
 export function registerWebGpuChannelSum(): void {
   if (registered) return;
-  const stockCfg = tf.getKernel('Sum', 'webgpu');
-  if (!stockCfg) throw new Error('the webgpu backend is not loaded');
-  const stock = stockCfg.kernelFunc;
-  tf.unregisterKernel('Sum', 'webgpu');
-  tf.registerKernel({
-    ...stockCfg,
-    kernelFunc: ((args: {
-      inputs: { x: TensorInfo };
-      backend: WebGpuProgramRunner;
-      attrs: Record<string, unknown>;
-    }) => {
-      const { x } = args.inputs;
-      const r = x.shape.length;
-      const axes = tf.util.parseAxisParam(args.attrs.axis as number | number[], x.shape);
-      const leading =
-        r >= 2 && axes.length === r - 1 && [...axes].sort((a, b) => a - b).every((a, i) => a === i);
-      const channels = x.shape[r - 1];
-      const rows = tf.util.sizeFromShape(x.shape) / Math.max(1, channels);
-      // Few channels over many rows would leave the GPU idle (C/32 workgroups): stock kernel then.
-      const worthIt = channels >= LANES_C || rows <= 4096;
-      // The bias gradient of a convolution: its filter gradient computed it on the side.
-      const cached = leading && x.dtype === 'float32' ? takeColumnSum(x) : null;
-      if (!cached && (!leading || !worthIt || x.dtype !== 'float32' || channels === 0 || rows === 0)) {
-        return (stock as unknown as (a: unknown) => TensorInfo)(args);
-      }
-      const out = cached ?? runChannelReduce(args.backend, 'sum', [x]);
-      if (!args.attrs.keepDims) return out;
-      // Same buffer, shape [1, …, 1, C] (a reshape: no program).
-      const reshape = tf.getKernel('Reshape', 'webgpu')?.kernelFunc as unknown as (a: unknown) => TensorInfo;
-      const kept = reshape({
-        inputs: { x: out },
-        backend: args.backend,
-        attrs: { shape: [...x.shape.slice(0, r - 1).map(() => 1), x.shape[r - 1]] },
-      });
-      (args.backend as unknown as { disposeData(id: unknown): void }).disposeData(out.dataId);
-      return kept;
-    }) as unknown as tf.KernelFunc,
+  replaceWebGpuKernel('Sum', (stock) => (args) => {
+    const { x } = args.inputs;
+    const r = x.shape.length;
+    const axes = tf.util.parseAxisParam(args.attrs.axis as number | number[], x.shape);
+    const leading =
+      r >= 2 && axes.length === r - 1 && [...axes].sort((a, b) => a - b).every((a, i) => a === i);
+    const channels = x.shape[r - 1];
+    const rows = tf.util.sizeFromShape(x.shape) / Math.max(1, channels);
+    // Few channels over many rows would leave the GPU idle (C/32 workgroups): stock kernel then.
+    const worthIt = channels >= LANES_C || rows <= 4096;
+    // The bias gradient of a convolution: its filter gradient computed it on the side.
+    const cached = leading && x.dtype === 'float32' ? takeColumnSum(x) : null;
+    if (!cached && (!leading || !worthIt || x.dtype !== 'float32' || channels === 0 || rows === 0)) {
+      return stock(args);
+    }
+    const out = cached ?? runChannelReduce(args.backend, 'sum', [x]);
+    if (!args.attrs.keepDims) return out;
+    // Same buffer, shape [1, …, 1, C] (a reshape: no program).
+    const reshape = tf.getKernel('Reshape', 'webgpu')?.kernelFunc as unknown as (a: unknown) => TensorInfo;
+    const kept = reshape({
+      inputs: { x: out },
+      backend: args.backend,
+      attrs: { shape: [...x.shape.slice(0, r - 1).map(() => 1), x.shape[r - 1]] },
+    });
+    args.backend.disposeData(out.dataId);
+    return kept;
   });
   registered = true;
 }

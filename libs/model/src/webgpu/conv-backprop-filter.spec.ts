@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backends';
 import { Rng } from '../rng';
 import { countKernels, filterGradPlan } from '.';
+import { errorStats } from '../spec-helpers';
 
 interface Case {
   name: string;
@@ -134,12 +135,7 @@ describe('webgpu Conv2DBackpropFilter', () => {
     const got = await filterGrad(CASES[i], ...inputs[i]);
     const ref = expected[i];
     expect(got.length).toBe(ref.length);
-    let maxRef = 0;
-    let maxErr = 0;
-    for (let j = 0; j < ref.length; j++) {
-      maxRef = Math.max(maxRef, Math.abs(ref[j]));
-      maxErr = Math.max(maxErr, Math.abs(got[j] - ref[j]));
-    }
+    const { maxErr, maxRef } = errorStats(got, ref);
     expect(maxRef).toBeGreaterThan(0);
     expect(maxErr / maxRef).toBeLessThan(1e-4);
   });
@@ -192,12 +188,7 @@ describe('webgpu Conv2DBackpropFilter', () => {
       const before = tf.memory().numTensors;
       const { result, count } = await countKernels(() => fusedConvGrads(CASES[i], 50 + i));
       result.forEach((g, j) => {
-        let maxRef = 0;
-        let maxErr = 0;
-        for (let e = 0; e < g.length; e++) {
-          maxRef = Math.max(maxRef, Math.abs(fused[k][j][e]));
-          maxErr = Math.max(maxErr, Math.abs(g[e] - fused[k][j][e]));
-        }
+        const { maxErr, maxRef } = errorStats(g, fused[k][j]);
         expect(maxErr / maxRef).toBeLessThan(1e-4);
       });
       expect(count.byProgram.get('ChannelReduceProgram')).toBeUndefined();

@@ -22,17 +22,23 @@
  * Channels-last float32 only; other layouts and dtypes use the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { convGeometry, type ConvGeometry } from '../conv-geometry';
-import { bufferOf, CopyRecorder, webgpuBackend, type WebGpuProgramRunner } from './raw';
+import {
+  CONV_GEOMETRY_UNIFORMS,
+  convGeometry,
+  convGeometryUniforms,
+  type ConvGeometry,
+} from '../conv-geometry';
+import {
+  bufferOf,
+  CopyRecorder,
+  replaceWebGpuKernel,
+  webgpuBackend,
+  type WebGpuKernelFn,
+  type WebGpuProgramRunner,
+} from './raw';
 
 type TensorInfo = tf.TensorInfo;
 type BackendLike = WebGpuProgramRunner;
-type KernelArgs = {
-  inputs: Record<string, TensorInfo>;
-  backend: BackendLike;
-  attrs: Record<string, unknown>;
-};
-type KernelFn = (args: KernelArgs) => TensorInfo;
 
 /** The conv2d geometry the filter-gradient kernel needs. */
 export type FilterGradGeometry = ConvGeometry;
@@ -84,8 +90,7 @@ export function filterGradPlan(g: FilterGradGeometry): FilterGradPlan {
  */
 export class FilterGradGemmProgram {
   readonly variableNames = ['X', 'DY'];
-  readonly uniforms =
-    'h : i32, w : i32, ci : i32, kw : i32, co : i32, oh : i32, ow : i32, sh : i32, sw : i32, padTop : i32, padLeft : i32, rows : i32, inner : i32, chunk : i32,';
+  readonly uniforms = `${CONV_GEOMETRY_UNIFORMS} rows : i32, inner : i32, chunk : i32,`;
   readonly workgroupSize: [number, number, number] = [16, 16, 1];
   readonly outputShape: number[];
   readonly dispatchLayout = { x: [0] };
@@ -272,22 +277,12 @@ export function runFilterGradient(
   g: FilterGradGeometry,
 ): TensorInfo {
   const plan = filterGradPlan(g);
-  const gemm = backend.runWebGPUProgram(new FilterGradGemmProgram(g, plan), [x, dy], 'float32', [
-    { type: 'int32', data: [g.h] },
-    { type: 'int32', data: [g.w] },
-    { type: 'int32', data: [g.ci] },
-    { type: 'int32', data: [g.kw] },
-    { type: 'int32', data: [g.co] },
-    { type: 'int32', data: [g.oh] },
-    { type: 'int32', data: [g.ow] },
-    { type: 'int32', data: [g.sh] },
-    { type: 'int32', data: [g.sw] },
-    { type: 'int32', data: [g.padTop] },
-    { type: 'int32', data: [g.padLeft] },
-    { type: 'int32', data: [plan.rows] },
-    { type: 'int32', data: [plan.inner] },
-    { type: 'int32', data: [plan.chunk] },
-  ]);
+  const gemm = backend.runWebGPUProgram(
+    new FilterGradGemmProgram(g, plan),
+    [x, dy],
+    'float32',
+    convGeometryUniforms(g, plan.rows, plan.inner, plan.chunk),
+  );
   const total = (plan.rows + 1) * g.co;
   let flat = gemm;
   if (plan.splits > 1) {
@@ -311,7 +306,7 @@ export function runFilterGradient(
 }
 
 let registered = false;
-let stockKernel: KernelFn | null = null;
+let stockKernel: WebGpuKernelFn | null = null;
 
 /**
  * The stock tfjs kernel this module replaced (for benchmarks comparing the two), or null before
@@ -328,25 +323,17 @@ export function stockConvFilterGradient(): tf.KernelFunc | null {
  */
 export function registerWebGpuConvFilterGradient(): void {
   if (registered) return;
-  const stockCfg = tf.getKernel('Conv2DBackpropFilter', 'webgpu');
-  if (!stockCfg) throw new Error('the webgpu backend is not loaded');
-  const stock = stockCfg.kernelFunc as unknown as KernelFn;
-  stockKernel = stock;
-  const fast: KernelFn = (args) => {
-    const { x, dy } = args.inputs;
-    const { attrs } = args;
-    if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') return stock(args);
-    if (x.dtype !== 'float32' || dy.dtype !== 'float32') return stock(args);
-    const g = convGeometry(x.shape, attrs.filterShape as number[], attrs);
-    if (g.n * g.oh * g.ow === 0 || g.kh * g.kw * g.ci * g.co === 0) return stock(args);
-    return runFilterGradient(args.backend, x, dy, g);
-  };
-  tf.unregisterKernel('Conv2DBackpropFilter', 'webgpu');
-  tf.registerKernel({ ...stockCfg, kernelFunc: fast as unknown as tf.KernelFunc });
+  replaceWebGpuKernel('Conv2DBackpropFilter', (stock) => {
+    stockKernel = stock;
+    return (args) => {
+      const { x, dy } = args.inputs;
+      const { attrs } = args;
+      if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') return stock(args);
+      if (x.dtype !== 'float32' || dy.dtype !== 'float32') return stock(args);
+      const g = convGeometry(x.shape, attrs.filterShape as number[], attrs);
+      if (g.n * g.oh * g.ow === 0 || g.kh * g.kw * g.ci * g.co === 0) return stock(args);
+      return runFilterGradient(args.backend, x, dy, g);
+    };
+  });
   registered = true;
-}
-
-/** True once `registerWebGpuConvFilterGradient` has replaced the stock kernel. */
-export function webGpuConvFilterGradientRegistered(): boolean {
-  return registered;
 }

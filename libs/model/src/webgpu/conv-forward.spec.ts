@@ -8,7 +8,7 @@ import { createModel } from '../architectures';
 import { initBackend } from '../backends';
 import { compileInference } from '../inference';
 import { Rng } from '../rng';
-import { randomiseStatistics } from '../spec-helpers';
+import { randomiseStatistics, errorStats } from '../spec-helpers';
 import { countKernels, makeTrainingStep, useWebGpuConvGemm } from '.';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -87,12 +87,7 @@ describe('webgpu implicit-GEMM FusedConv2D (opt-in)', () => {
     async (_n, i) => {
       useWebGpuConvGemm(true);
       const { result, count } = await countKernels(() => conv(CASES[i], i));
-      let maxRef = 0;
-      let maxErr = 0;
-      for (let j = 0; j < result.length; j++) {
-        maxRef = Math.max(maxRef, Math.abs(ref[i][j]));
-        maxErr = Math.max(maxErr, Math.abs(result[j] - ref[i][j]));
-      }
+      const { maxErr, maxRef } = errorStats(result, ref[i]);
       expect(maxRef).toBeGreaterThan(0);
       expect(maxErr / maxRef).toBeLessThan(1e-4);
       expect(Object.fromEntries(count.byProgram)).toEqual({ ConvGemmProgram: 1 });
@@ -118,12 +113,7 @@ describe('webgpu implicit-GEMM FusedConv2D (opt-in)', () => {
       return d;
     });
     const r = (await ref.data()) as Float32Array;
-    let maxRef = 0;
-    let maxErr = 0;
-    for (let j = 0; j < r.length; j++) {
-      maxRef = Math.max(maxRef, Math.abs(r[j]));
-      maxErr = Math.max(maxErr, Math.abs(got[j] - r[j]));
-    }
+    const { maxErr, maxRef } = errorStats(got, r);
     expect(maxErr / maxRef).toBeLessThan(1e-4);
     expect(count.byProgram.get('ConvGemmProgram')).toBe(53);
     tf.dispose([x, ref]);
@@ -164,12 +154,7 @@ describe('webgpu implicit-GEMM FusedConv2D (opt-in)', () => {
       expect(Math.abs(l - losses[0][i]) / Math.abs(losses[0][i])).toBeLessThan(1e-4),
     );
     deltas[1].forEach((d, k) => {
-      let maxRef = 0;
-      let maxErr = 0;
-      for (let e = 0; e < d.length; e++) {
-        maxRef = Math.max(maxRef, Math.abs(deltas[0][k][e]));
-        maxErr = Math.max(maxErr, Math.abs(d[e] - deltas[0][k][e]));
-      }
+      const { maxErr, maxRef } = errorStats(d, deltas[0][k]);
       // Every layer moved, by the same step on both paths (1e-3: two steps of float32 rounding).
       expect(maxRef).toBeGreaterThan(0);
       expect(maxErr / maxRef).toBeLessThan(1e-3);

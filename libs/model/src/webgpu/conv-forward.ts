@@ -12,15 +12,15 @@
  * turns it on. It agrees with the cpu backend to 1e-4 on ResNet50's shapes (conv-forward.spec.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { convGeometry, type ConvGeometry } from '../conv-geometry';
-import type { WebGpuProgramRunner } from './raw';
+import {
+  CONV_GEOMETRY_UNIFORMS,
+  convGeometry,
+  convGeometryUniforms,
+  type ConvGeometry,
+} from '../conv-geometry';
+import { replaceWebGpuKernel, type WebGpuProgramRunner } from './raw';
 
 type TensorInfo = tf.TensorInfo;
-type KernelFn = (args: {
-  inputs: Record<string, TensorInfo>;
-  backend: WebGpuProgramRunner;
-  attrs: Record<string, unknown>;
-}) => TensorInfo;
 
 const TILE = 64;
 const STEP = 16;
@@ -33,8 +33,7 @@ const STEP = 16;
  */
 export class ConvGemmProgram {
   readonly variableNames: string[];
-  readonly uniforms =
-    'h : i32, w : i32, ci : i32, kw : i32, co : i32, oh : i32, ow : i32, sh : i32, sw : i32, padTop : i32, padLeft : i32, rows : i32, inner : i32,';
+  readonly uniforms = `${CONV_GEOMETRY_UNIFORMS} rows : i32, inner : i32,`;
   readonly workgroupSize: [number, number, number] = [16, 16, 1];
   readonly outputShape: number[];
   readonly dispatchLayout = { x: [0] };
@@ -214,21 +213,11 @@ export function runConvGemm(
     new ConvGemmProgram(g, bias != null, relu, kind),
     bias ? [x, filter, bias] : [x, filter],
     'float32',
-    [
-      { type: 'int32', data: [g.h] },
-      { type: 'int32', data: [g.w] },
-      { type: 'int32', data: [g.ci] },
-      { type: 'int32', data: [g.kw] },
-      { type: 'int32', data: [g.co] },
-      { type: 'int32', data: [g.oh] },
-      { type: 'int32', data: [g.ow] },
-      { type: 'int32', data: [g.sh] },
-      { type: 'int32', data: [g.sw] },
-      { type: 'int32', data: [g.padTop] },
-      { type: 'int32', data: [g.padLeft] },
-      { type: 'int32', data: [forward ? g.n * g.oh * g.ow : g.n * g.h * g.w] },
-      { type: 'int32', data: [forward ? g.kh * g.kw * g.ci : g.kh * g.kw * g.co] },
-    ],
+    convGeometryUniforms(
+      g,
+      forward ? g.n * g.oh * g.ow : g.n * g.h * g.w,
+      forward ? g.kh * g.kw * g.ci : g.kh * g.kw * g.co,
+    ),
   );
 }
 
@@ -255,10 +244,7 @@ export function webGpuConvGemmEnabled(): boolean {
  */
 export function registerWebGpuConvGemm(): void {
   if (registered) return;
-  const stockCfg = tf.getKernel('FusedConv2D', 'webgpu');
-  if (!stockCfg) throw new Error('the webgpu backend is not loaded');
-  const stock = stockCfg.kernelFunc as unknown as KernelFn;
-  const wrapped: KernelFn = (args) => {
+  replaceWebGpuKernel('FusedConv2D', (stock) => (args) => {
     const { x, filter, bias, preluActivationWeights } = args.inputs;
     const { attrs } = args;
     const activation = (attrs.activation as string | undefined) ?? 'linear';
@@ -279,8 +265,6 @@ export function registerWebGpuConvGemm(): void {
     const g = convGeometry(x.shape, filter.shape, attrs);
     if (g.n * g.oh * g.ow === 0 || g.co === 0 || (bias && bias.shape[0] !== g.co)) return stock(args);
     return runConvGemm(args.backend, x, filter, bias, g, activation === 'relu');
-  };
-  tf.unregisterKernel('FusedConv2D', 'webgpu');
-  tf.registerKernel({ ...stockCfg, kernelFunc: wrapped as unknown as tf.KernelFunc });
+  });
   registered = true;
 }

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backends';
 import { Rng } from '../rng';
 import { convInputGradProgram, countKernels, forceConvInputGradProgram } from '.';
+import { errorStats } from '../spec-helpers';
 
 // [input shape, kernel, output channels, stride, padding]: the stem, bottleneck 1×1 (stride 1 and
 // 2), 3×3 same, ResNet18's 3×3/2, and an odd size.
@@ -63,12 +64,7 @@ describe('webgpu Conv2DBackpropInput', () => {
       for (const program of ['naive', 'tiled', 'gemm'] as const) {
         forceConvInputGradProgram(program);
         const { result, count } = await countKernels(() => inputGrad(i));
-        let maxRef = 0;
-        let maxErr = 0;
-        for (let j = 0; j < result.length; j++) {
-          maxRef = Math.max(maxRef, Math.abs(ref[i][j]));
-          maxErr = Math.max(maxErr, Math.abs(result[j] - ref[i][j]));
-        }
+        const { maxErr, maxRef } = errorStats(result, ref[i]);
         expect(maxRef).toBeGreaterThan(0);
         expect(maxErr / maxRef).toBeLessThan(1e-4);
         expect(Object.fromEntries(count.byProgram)).toEqual(

@@ -12,14 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { convGeometry } from '../conv-geometry';
 import { runConvGemm, webGpuConvGemmEnabled } from './conv-forward';
-import type { WebGpuProgramRunner } from './raw';
-
-type TensorInfo = tf.TensorInfo;
-type KernelFn = (args: {
-  inputs: Record<string, TensorInfo>;
-  backend: unknown;
-  attrs: Record<string, unknown>;
-}) => TensorInfo;
+import { replaceWebGpuKernel } from './raw';
 
 const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE';
 /** Input-gradient elements from which the tiled program is used (256 tiles of 32 × 32). */
@@ -50,10 +43,7 @@ let registered = false;
 /** Wraps the stock webgpu kernel with the size rule above. Idempotent; needs the webgpu backend. */
 export function registerWebGpuConvInputGradient(): void {
   if (registered) return;
-  const stockCfg = tf.getKernel('Conv2DBackpropInput', 'webgpu');
-  if (!stockCfg) throw new Error('the webgpu backend is not loaded');
-  const stock = stockCfg.kernelFunc as unknown as KernelFn;
-  const wrapped: KernelFn = (args) => {
+  replaceWebGpuKernel('Conv2DBackpropInput', (stock) => (args) => {
     const program = convInputGradProgram(args.attrs.inputShape as number[]);
     const { dy, filter } = args.inputs;
     const { attrs } = args;
@@ -64,7 +54,7 @@ export function registerWebGpuConvInputGradient(): void {
       filter.dtype === 'float32'
     ) {
       const g = convGeometry(attrs.inputShape as number[], filter.shape, attrs);
-      return runConvGemm(args.backend as WebGpuProgramRunner, dy, filter, undefined, g, false, 'input-grad');
+      return runConvGemm(args.backend, dy, filter, undefined, g, false, 'input-grad');
     }
     const naive = program === 'naive';
     const env = tf.env();
@@ -75,8 +65,6 @@ export function registerWebGpuConvInputGradient(): void {
     } finally {
       env.set(FLAG, before);
     }
-  };
-  tf.unregisterKernel('Conv2DBackpropInput', 'webgpu');
-  tf.registerKernel({ ...stockCfg, kernelFunc: wrapped as unknown as tf.KernelFunc });
+  });
   registered = true;
 }

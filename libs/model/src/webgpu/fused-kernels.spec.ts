@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backends';
 import { Rng } from '../rng';
 import { batchNormTraining, channelReducePlan, countKernels } from '.';
+import { relativeError } from '../spec-helpers';
 
 // [N, H, W, C]: ResNet50 stages (64…2048 channels) at 32–64 px inputs, batch 2; and 48 channels
 // (not a multiple of the 32-channel workgroup).
@@ -31,16 +32,6 @@ function normal(n: number, seed: number, scale = 1, shift = 0): Float32Array {
   return Float32Array.from({ length: n }, () => shift + scale * rng.normal());
 }
 const sizeOf = (s: number[]): number => s.reduce((a, b) => a * b, 1);
-
-function relErr(got: Float32Array, ref: Float32Array): number {
-  let maxRef = 0;
-  let maxErr = 0;
-  for (let j = 0; j < ref.length; j++) {
-    maxRef = Math.max(maxRef, Math.abs(ref[j]));
-    maxErr = Math.max(maxErr, Math.abs(got[j] - ref[j]));
-  }
-  return maxErr / Math.max(maxRef, 1e-30);
-}
 
 /** BN (optionally + ReLU) forward/backward: y, mean, variance, ∂x, ∂γ, ∂β of Σ(y·w). */
 async function bn(shape: number[], seed: number, relu = false): Promise<Float32Array[]> {
@@ -104,13 +95,15 @@ describe('webgpu fast-path kernels agree with cpu on ResNet50 shapes', () => {
     const shape = SHAPES[i];
     const before = tf.memory().numTensors;
     const gotBn = await bn(shape, 10 * i);
-    gotBn.forEach((g, k) => expect(relErr(g, ref.bn[i][k])).toBeLessThan(1e-4));
+    gotBn.forEach((g, k) => expect(relativeError(g, ref.bn[i][k])).toBeLessThan(1e-4));
     const gotBnRelu = await bn(shape, 10 * i + 3, true);
-    gotBnRelu.forEach((g, k) => expect(relErr(g, ref.bnRelu[i][k])).toBeLessThan(1e-4));
+    gotBnRelu.forEach((g, k) => expect(relativeError(g, ref.bnRelu[i][k])).toBeLessThan(1e-4));
     // ReLU really applied: some outputs are exactly 0, none negative.
     expect(gotBnRelu[0].reduce((a, b) => Math.min(a, b), Infinity)).toBe(0);
-    (await sums(shape, 10 * i + 5)).forEach((g, k) => expect(relErr(g, ref.sum[i][k])).toBeLessThan(1e-4));
-    expect(relErr(await reluGrad(shape, 10 * i + 7), ref.relu[i])).toBe(0);
+    (await sums(shape, 10 * i + 5)).forEach((g, k) =>
+      expect(relativeError(g, ref.sum[i][k])).toBeLessThan(1e-4),
+    );
+    expect(relativeError(await reluGrad(shape, 10 * i + 7), ref.relu[i])).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
   });
 

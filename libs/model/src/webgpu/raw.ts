@@ -70,6 +70,26 @@ export interface WebGpuProgramRunner {
   disposeData(dataId: unknown, force?: boolean): boolean;
 }
 
+/** A webgpu kernel function as tfjs calls it. */
+export type WebGpuKernelFn = (args: {
+  inputs: Record<string, tf.TensorInfo>;
+  backend: WebGpuProgramRunner;
+  attrs: Record<string, unknown>;
+}) => tf.TensorInfo;
+
+/**
+ * Replaces the registered webgpu kernel `name` with `make(stock)`, which may fall back to the stock
+ * kernel it is given. Process-wide; call once per kernel.
+ * @throws Error when the webgpu backend (and so the stock kernel) is not loaded.
+ */
+export function replaceWebGpuKernel(name: string, make: (stock: WebGpuKernelFn) => WebGpuKernelFn): void {
+  const stockCfg = tf.getKernel(name, 'webgpu');
+  if (!stockCfg) throw new Error('the webgpu backend is not loaded');
+  const replacement = make(stockCfg.kernelFunc as unknown as WebGpuKernelFn);
+  tf.unregisterKernel(name, 'webgpu');
+  tf.registerKernel({ ...stockCfg, kernelFunc: replacement as unknown as tf.KernelFunc });
+}
+
 /** The active webgpu backend's internals. @throws Error when the backend is not webgpu. */
 export function webgpuBackend(): WebGpuBackendInternals {
   if (tf.getBackend() !== 'webgpu') throw new Error(`needs the webgpu backend, not ${tf.getBackend()}`);

@@ -8,7 +8,7 @@ import { createModel } from '../architectures';
 import { initBackend } from '../backends';
 import { ModelError } from '../errors';
 import { loadCheckpoint, MemoryModelStore, saveCheckpoint } from '../model-io';
-import { SpotData } from '../spec-helpers';
+import { SpotData, relativeError } from '../spec-helpers';
 import type { OptimizerConfig } from '../optimizers';
 import { trainModel, type TrainConfig } from '../train';
 import { countKernels } from '.';
@@ -55,16 +55,6 @@ async function run(opt: OptimizerConfig, weightDecay: number, fastPath?: boolean
   return { losses, weights, programs };
 }
 
-function relErr(got: Float32Array, ref: Float32Array): number {
-  let maxRef = 0;
-  let maxErr = 0;
-  for (let j = 0; j < ref.length; j++) {
-    maxRef = Math.max(maxRef, Math.abs(ref[j]));
-    maxErr = Math.max(maxErr, Math.abs(got[j] - ref[j]));
-  }
-  return maxErr / Math.max(maxRef, 1e-30);
-}
-
 describe('trainModel on webgpu: fast path', () => {
   const ref: Run[] = [];
   beforeAll(async () => {
@@ -88,7 +78,7 @@ describe('trainModel on webgpu: fast path', () => {
         expect(Math.abs(l - ref[i].losses[k])).toBeLessThan(1e-4 * ref[i].losses[k]),
       );
       for (const [name, w] of ref[i].weights) {
-        expect([name, relErr(got.weights.get(name) as Float32Array, w) < 1e-4]).toEqual([name, true]);
+        expect([name, relativeError(got.weights.get(name) as Float32Array, w) < 1e-4]).toEqual([name, true]);
       }
     },
     120_000,
@@ -141,7 +131,7 @@ describe('trainModel on webgpu: fast path', () => {
     for (const [i, w] of straight.weights.entries()) {
       const a = (await w.read().data()) as Float32Array;
       const b = (await resumed.weights[i].read().data()) as Float32Array;
-      expect([w.originalName, relErr(b, a) < 1e-5]).toEqual([w.originalName, true]);
+      expect([w.originalName, relativeError(b, a) < 1e-5]).toEqual([w.originalName, true]);
     }
     straight.dispose();
     resumed.dispose();
