@@ -29,6 +29,15 @@ import {
   type ConvGeometry,
 } from '../conv-geometry';
 import {
+  GEMM_ACCUMULATORS,
+  GEMM_RESULT,
+  GEMM_THREAD,
+  GEMM_TILES,
+  gemmMultiply,
+  STEP,
+  TILE,
+} from './gemm-tile';
+import {
   bufferOf,
   CopyRecorder,
   replaceWebGpuKernel,
@@ -43,8 +52,6 @@ type BackendLike = WebGpuProgramRunner;
 /** The conv2d geometry the filter-gradient kernel needs. */
 export type FilterGradGeometry = ConvGeometry;
 
-const TILE = 64; // rows and columns of dW per workgroup
-const STEP = 16; // inner-dimension values staged per iteration
 /** Workgroups to aim for: a few per SM on an H100/H200 (132 SMs), plenty for smaller GPUs. */
 const TARGET_WORKGROUPS = 512;
 /** Shortest chunk of the inner dimension one workgroup sums (16 iterations). */
@@ -104,13 +111,8 @@ export class FilterGradGemmProgram {
 
   getUserCode(): string {
     // As/Bs: STEP rows of 64 values each (16 vec4): As[k][r], Bs[k][o].
-    return `
-      var<workgroup> As : array<vec4<f32>, ${STEP * 16}>;
-      var<workgroup> Bs : array<vec4<f32>, ${STEP * 16}>;
-      fn main(index : i32) {
-        let tx = i32(localId.x);
-        let ty = i32(localId.y);
-        let t = ty * 16 + tx;
+    return `${GEMM_TILES}
+      fn main(index : i32) {${GEMM_THREAD}
         let r0 = i32(workgroupId.x) * ${TILE};
         let o0 = i32(workgroupId.y) * ${TILE};
         let split = i32(workgroupId.z);
@@ -132,11 +134,7 @@ export class FilterGradGemmProgram {
           aFy[j] = f / uniforms.kw;
           aFx[j] = f - aFy[j] * uniforms.kw;
         }
-        let hw = uniforms.oh * uniforms.ow;
-        var acc0 = vec4<f32>(0.0);
-        var acc1 = vec4<f32>(0.0);
-        var acc2 = vec4<f32>(0.0);
-        var acc3 = vec4<f32>(0.0);
+        let hw = uniforms.oh * uniforms.ow;${GEMM_ACCUMULATORS}
         // Σ dy per column (the bias gradient) over inner rows ty, ty + 16, …; the first row tile
         // writes it as the extra last row of the output.
         var colSum = vec4<f32>(0.0);
@@ -166,18 +164,7 @@ export class FilterGradGemmProgram {
             }
           }
           As[lk * 16 + lc / 4] = av;
-          Bs[lk * 16 + lc / 4] = bv;
-          workgroupBarrier();
-          colSum = colSum + Bs[ty * 16 + tx];
-          for (var kk = 0; kk < ${STEP}; kk = kk + 1) {
-            let a = As[kk * 16 + ty];
-            let bb = Bs[kk * 16 + tx];
-            acc0 = fma(vec4<f32>(a.x), bb, acc0);
-            acc1 = fma(vec4<f32>(a.y), bb, acc1);
-            acc2 = fma(vec4<f32>(a.z), bb, acc2);
-            acc3 = fma(vec4<f32>(a.w), bb, acc3);
-          }
-          workgroupBarrier();
+          Bs[lk * 16 + lc / 4] = bv;${gemmMultiply('colSum = colSum + Bs[ty * 16 + tx];')}
         }
         let stride = uniforms.rows + 1;
         Bs[ty * 16 + tx] = colSum;
@@ -193,7 +180,7 @@ export class FilterGradGemmProgram {
             }
           }
         }
-        let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+${GEMM_RESULT}
         for (var i = 0; i < 4; i = i + 1) {
           let r = r0 + ty * 4 + i;
           if (r < uniforms.rows) {

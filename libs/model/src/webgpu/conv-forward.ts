@@ -18,12 +18,18 @@ import {
   convGeometryUniforms,
   type ConvGeometry,
 } from '../conv-geometry';
+import {
+  GEMM_ACCUMULATORS,
+  GEMM_RESULT,
+  GEMM_THREAD,
+  GEMM_TILES,
+  gemmMultiply,
+  STEP,
+  TILE,
+} from './gemm-tile';
 import { replaceWebGpuKernel, type WebGpuProgramRunner } from './raw';
 
 type TensorInfo = tf.TensorInfo;
-
-const TILE = 64;
-const STEP = 16;
 
 /**
  * A convolution pass as an implicit GEMM (see the module doc), 64 × 64 output tiles:
@@ -136,13 +142,8 @@ export class ConvGemmProgram {
             }
             Bs[kl * 16 + nl / 4][nl % 4] = v;
           }`;
-    return `
-      var<workgroup> As : array<vec4<f32>, ${STEP * 16}>;
-      var<workgroup> Bs : array<vec4<f32>, ${STEP * 16}>;
-      fn main(index : i32) {
-        let tx = i32(localId.x);
-        let ty = i32(localId.y);
-        let t = ty * 16 + tx;
+    return `${GEMM_TILES}
+      fn main(index : i32) {${GEMM_THREAD}
         let m0 = i32(workgroupId.x) * ${TILE};
         let n0 = i32(workgroupId.y) * ${TILE};
         // A: this thread stages row am, inner columns ak..ak+3.
@@ -150,11 +151,7 @@ export class ConvGemmProgram {
         let ak = (t % 4) * 4;
         let m = m0 + am;
         let mOk = m < uniforms.rows;
-        ${rowCoords}
-        var acc0 = vec4<f32>(0.0);
-        var acc1 = vec4<f32>(0.0);
-        var acc2 = vec4<f32>(0.0);
-        var acc3 = vec4<f32>(0.0);
+        ${rowCoords}${GEMM_ACCUMULATORS}
         // Trip count from uniforms only (barriers need uniform control flow).
         for (var it = 0; it < (uniforms.inner + ${STEP - 1}) / ${STEP}; it = it + 1) {
           let k0 = it * ${STEP};
@@ -166,19 +163,8 @@ export class ConvGemmProgram {
             }
             As[(ak + j) * 16 + am / 4][am % 4] = v;
           }
-          ${bLoad}
-          workgroupBarrier();
-          for (var kk = 0; kk < ${STEP}; kk = kk + 1) {
-            let a = As[kk * 16 + ty];
-            let bb = Bs[kk * 16 + tx];
-            acc0 = fma(vec4<f32>(a.x), bb, acc0);
-            acc1 = fma(vec4<f32>(a.y), bb, acc1);
-            acc2 = fma(vec4<f32>(a.z), bb, acc2);
-            acc3 = fma(vec4<f32>(a.w), bb, acc3);
-          }
-          workgroupBarrier();
-        }
-        let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+          ${bLoad}${gemmMultiply()}
+        }${GEMM_RESULT}
         for (var i = 0; i < 4; i = i + 1) {
           let row = m0 + ty * 4 + i;
           if (row < uniforms.rows) {
