@@ -11,6 +11,8 @@
  *   Older variants: --fused-adam (FusedAdam, 3 programs per variable), --fused-bn (batchNormTraining
  *   patched into tfjs-layers). --arch resnet18|tiny-resnet for a quick smoke test.
  *   --conv-gemm: FusedConv2D through our implicit GEMM (conv-forward.ts; off by default).
+ *   --no-infer: training only. --tf-flag NAME=VALUE (repeatable): a tfjs environment flag, e.g.
+ *   WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (programs encoded before each queue submit; tfjs: 15).
  *   --conv-kernels [--reps 10]: instead, each convolution kernel's time per ResNet50 layer shape at
  *   the last batch size (conv-kernels.ts): forward, input gradient (naive / tiled), filter gradient
  *   (stock / ours).
@@ -52,6 +54,8 @@ const architecture = (arg('arch') ?? 'resnet50') as 'resnet50' | 'resnet18' | 't
 const convKernels = process.argv.includes('--conv-kernels');
 // Our implicit-GEMM forward convolution (conv-forward.ts, off by default) for the whole run.
 const convGemm = process.argv.includes('--conv-gemm');
+const noInfer = process.argv.includes('--no-infer');
+const tfFlags = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--tf-flag' ? [a] : []));
 
 const results: Record<string, unknown> = {
   size,
@@ -60,6 +64,7 @@ const results: Record<string, unknown> = {
   iters,
   stock,
   convGemm,
+  tfFlags,
   architecture,
   path: path_,
   date: new Date().toISOString(),
@@ -91,6 +96,13 @@ async function initWebGpu(): Promise<string> {
   if (convGemm) useWebGpuConvGemm(true);
   if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to initialise');
   await tf.ready();
+  for (const f of tfFlags) {
+    const [name, value] = f.split('=');
+    const v = value === 'true' ? true : value === 'false' ? false : Number(value);
+    if (value === undefined || (typeof v === 'number' && !Number.isFinite(v)))
+      throw new Error(`bad --tf-flag ${f}`);
+    tf.env().set(name, v);
+  }
   return [i.description, i.device, i.vendor, i.architecture].filter((s) => s).join(' | ');
 }
 
@@ -186,8 +198,11 @@ async function training(model: tf.LayersModel, b: number, profile: boolean): Pro
   // As trainModel runs steps: each step's loss read while the next one runs.
   const t2 = performance.now();
   let prev: tf.Scalar | null = null;
+  let encodeMs = 0; // CPU time spent encoding steps (enqueue returns before the GPU finishes)
   for (let i = 0; i < steps; i++) {
+    const te = performance.now();
     const cur = step.enqueue(x, y);
+    encodeMs += performance.now() - te;
     if (prev) {
       await prev.data();
       prev.dispose();
@@ -206,12 +221,13 @@ async function training(model: tf.LayersModel, b: number, profile: boolean): Pro
       imgPerSec: (b * steps) / sec,
       msPerStep: (sec * 1000) / steps,
       pipelinedImgPerSec: (b * steps) / pipelinedSec,
+      encodeMsPerStep: encodeMs / steps,
       firstStepMs: firstMs,
       programsPerStep: count.total,
       bufferCopiesPerStep: count.copies,
       programs: Object.fromEntries(top),
     },
-    `training b${b}: ${((b * steps) / sec).toFixed(2)} img/s (${((sec * 1000) / steps).toFixed(1)} ms/step, first ${firstMs.toFixed(0)} ms); loss read during the next step: ${((b * steps) / pipelinedSec).toFixed(2)} img/s; GPU programs per step: ${count.total} (+ ${count.copies} buffer copies)\n  by program: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `training b${b}: ${((b * steps) / sec).toFixed(2)} img/s (${((sec * 1000) / steps).toFixed(1)} ms/step, first ${firstMs.toFixed(0)} ms); loss read during the next step: ${((b * steps) / pipelinedSec).toFixed(2)} img/s, CPU encoding ${(encodeMs / steps).toFixed(1)} ms/step; GPU programs per step: ${count.total} (+ ${count.copies} buffer copies)\n  by program: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`,
   );
   if (profile) await profileKernels(`profile_b${b}`, `profile b${b}`, () => step.run(x, y));
   tf.dispose([x, y]);
@@ -234,6 +250,12 @@ async function main(): Promise<void> {
     return;
   }
   const model = createModel({ architecture, inputSize: size, seed: 1 });
+  if (!noInfer) await inferenceBench(model);
+  for (const b of batches) await training(model, b, b === batches[batches.length - 1]);
+  model.dispose();
+}
+
+async function inferenceBench(model: tf.LayersModel): Promise<void> {
   // Inference: the layers model as tfjs-layers runs it, and compileInference (batch norm folded into
   // the convolutions, ReLU fused: what predictProbabilities uses).
   const graph = compileInference(model);
@@ -258,8 +280,6 @@ async function main(): Promise<void> {
   });
   xp.dispose();
   graph.dispose();
-  for (const b of batches) await training(model, b, b === batches[batches.length - 1]);
-  model.dispose();
 }
 
 main().catch((err) => {

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine from the repo root with .gpu/train carried (see pack.sh); results in $OUT.
-# Own timeouts: PyTorch anchor 60 s (in parallel with unpacking), tfjs webgpu fast path (trainModel's,
-# b8 and b32: inference, training, programs per step, kernel profile) 150 s, per-kernel convolution
-# timings at b32 (conv-kernels.ts) 90 s, the fast path with our GEMM forward convolution (b32) 90 s,
-# stock-kernel baseline (b32) 90 s. Worst case ~8 min (expected well under half that).
+# Runs on the GPU machine from the repo root with .gpu/train carried (see pack.sh). Every result goes
+# to one archive, $OUT/results.tgz (the device tool returns at most 8 files), rewritten after each
+# part so a part cut short still leaves the earlier ones. Parts, most important first, each with its
+# own timeout and all inside one deadline (DEADLINE seconds from the start, default 480):
+#   PyTorch anchor (60 s, while the rest unpacks); tfjs webgpu fast path at b32 (inference, training,
+#   programs per step, kernel profiles; 150 s); per-kernel convolution timings at b32 (100 s); the
+#   fast path with our GEMM forward convolution at b32 (90 s); the fast path at b8 (70 s); stock
+#   kernels at b32 (baseline, 90 s); the fast path at b32 with 64 programs per queue submit (60 s).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >"$OUT/gpu.txt" 2>&1
-(timeout 60 python3 "$here/torch_anchor.py" --batch 32 --steps 20 >"$OUT/torch.json" 2>"$OUT/torch.err"; echo "torch rc=$?" >>"$OUT/rc.txt") &
+OUT=${OUT:-/tmp/out}
+DEADLINE=${DEADLINE:-480}
+res=/tmp/res
+mkdir -p "$OUT" "$res"
+pack() { tar -czf "$OUT/results.tgz" -C "$res" . 2>/dev/null; }
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >"$res/gpu.txt" 2>&1
+(timeout 60 python3 "$here/torch_anchor.py" --batch 32 --steps 20 >"$res/torch.json" 2>"$res/torch.err"; echo "torch rc=$? at ${SECONDS}s" >>"$res/rc.txt") &
 tp=$!
 xz -dc "$here/node.xz" >/tmp/node && chmod +x /tmp/node
 mkdir -p /tmp/gt && cp -r "$here/app/." /tmp/gt/ && mkdir -p /tmp/gt/node_modules/webgpu/dist/linux-x64
@@ -17,14 +24,25 @@ for f in "$here"/*.deb; do dpkg -x "$f" /; done; ldconfig
 for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
   [ -f "$icd" ] && export VK_DRIVER_FILES=$icd && break
 done
-echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-none}" >>"$OUT/rc.txt"
+echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-none}" >>"$res/rc.txt"
 wait $tp
-cd /tmp/gt && timeout 150 /tmp/node bench.js --size 224 --batches 8,32 --steps 4 --iters 10 --json "$OUT/webgpu.json" >"$OUT/webgpu.log" 2>&1
-echo "webgpu rc=$?" >>"$OUT/rc.txt"
-timeout 90 /tmp/node bench.js --conv-kernels --size 224 --batches 32 --reps 10 --json "$OUT/conv-kernels.json" >"$OUT/conv-kernels.log" 2>&1
-echo "conv-kernels rc=$?" >>"$OUT/rc.txt"
-timeout 90 /tmp/node bench.js --conv-gemm --size 224 --batches 32 --steps 4 --iters 10 --json "$OUT/webgpu-gemm.json" >"$OUT/webgpu-gemm.log" 2>&1
-echo "gemm rc=$?" >>"$OUT/rc.txt"
-timeout 90 /tmp/node bench.js --stock --size 224 --batches 32 --steps 2 --iters 5 --json "$OUT/webgpu-stock.json" >"$OUT/webgpu-stock.log" 2>&1
-echo "stock rc=$?" >>"$OUT/rc.txt"
-cat "$OUT/rc.txt" "$OUT/torch.json" "$OUT/torch.err" "$OUT/webgpu.log" "$OUT/conv-kernels.log" "$OUT/webgpu-gemm.log" "$OUT/webgpu-stock.log" | grep -v artificially | tail -c 11500
+pack
+
+# part NAME CAP ARGS...: bench.js ARGS with the smaller of CAP and the time left before DEADLINE.
+part() {
+  local name=$1 cap=$2 left=$((DEADLINE - SECONDS))
+  shift 2
+  if [ "$left" -lt 25 ]; then echo "$name skipped (${left}s left)" >>"$res/rc.txt"; return; fi
+  [ "$cap" -gt "$left" ] && cap=$left
+  (cd /tmp/gt && timeout "$cap" /tmp/node bench.js "$@" --json "$res/$name.json" >"$res/$name.log" 2>&1)
+  echo "$name rc=$? (cap ${cap}s) at ${SECONDS}s" >>"$res/rc.txt"
+  pack
+}
+part webgpu 150 --size 224 --batches 32 --steps 5 --iters 10
+part conv-kernels 100 --conv-kernels --size 224 --batches 32 --reps 10
+part webgpu-gemm 90 --conv-gemm --size 224 --batches 32 --steps 5 --iters 10
+part webgpu-b8 70 --size 224 --batches 8 --steps 5 --iters 10
+part webgpu-stock 90 --stock --size 224 --batches 32 --steps 2 --iters 5
+part webgpu-submit64 60 --no-infer --tf-flag WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 --size 224 --batches 32 --steps 5
+cd "$res" && cat rc.txt torch.json torch.err webgpu.log conv-kernels.log webgpu-gemm.log webgpu-b8.log webgpu-stock.log webgpu-submit64.log 2>/dev/null |
+  grep -v artificially | tail -c 11500

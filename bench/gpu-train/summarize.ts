@@ -40,14 +40,17 @@ const gpu = fs.existsSync(path.join(dir, 'gpu.txt'))
   ? fs.readFileSync(path.join(dir, 'gpu.txt'), 'utf8').trim().split('\n').slice(1).join('; ')
   : 'unknown (no gpu.txt)';
 const torch = read('torch.json');
-const runs: Array<[string, Json | null]> = [
-  ['tfjs webgpu, fast path (default)', read('webgpu.json')],
-  ['tfjs webgpu, fast path + GEMM convolutions (--conv-gemm)', read('webgpu-gemm.json')],
-  ['tfjs webgpu, stock kernels (baseline)', read('webgpu-stock.json')],
+const runFiles: Array<[string, string]> = [
+  ['tfjs webgpu, fast path (default)', 'webgpu.json'],
+  ['tfjs webgpu, fast path + GEMM convolutions (--conv-gemm)', 'webgpu-gemm.json'],
+  ['tfjs webgpu, fast path (b8 run)', 'webgpu-b8.json'],
+  ['tfjs webgpu, stock kernels (baseline)', 'webgpu-stock.json'],
+  ['tfjs webgpu, fast path, 64 programs per queue submit (training only)', 'webgpu-submit64.json'],
 ];
+const runs: Array<[string, Json | null]> = runFiles.map(([label, file]) => [label, read(file)]);
 const missing = [
   ['torch.json', torch],
-  ...runs.map(([, j], i) => [['webgpu.json', 'webgpu-gemm.json', 'webgpu-stock.json'][i], j] as const),
+  ...runs.map(([, j], i) => [runFiles[i][1], j] as const),
   ['conv-kernels.json', read('conv-kernels.json')],
 ]
   .filter(([, j]) => j == null)
@@ -63,7 +66,7 @@ lines.push(
 if (missing.length) lines.push(`Missing (timed out or failed, see the .log files): ${missing.join(', ')}.`);
 lines.push('');
 lines.push(
-  '| engine | batch | inference img/s (layers / folded / folded, pipelined) | training img/s (awaited / pipelined) | ms / step | GPU programs / step |',
+  '| engine | batch | inference img/s (layers / folded / folded, pipelined) | training img/s (awaited / pipelined) | ms / step (CPU encoding) | GPU programs / step |',
   '|---|---|---|---|---|---|',
 );
 const best = { train: 0, infer: 0 };
@@ -77,7 +80,7 @@ for (const [label, j] of runs) {
     const t = get(j, `train_b${b}`) as Json | undefined;
     const inf = [get(j, `infer_b${b}`), get(j, `infer_folded_b${b}`), get(j, `infer_folded_pipelined_b${b}`)];
     lines.push(
-      `| ${label} | ${b} | ${inf.map((v) => num(v)).join(' / ')} | ${num(t?.imgPerSec, 1)} / ${num(t?.pipelinedImgPerSec, 1)} | ${num(t?.msPerStep, 1)} | ${num(t?.programsPerStep)} |`,
+      `| ${label} | ${b} | ${inf.map((v) => num(v)).join(' / ')} | ${num(t?.imgPerSec, 1)} / ${num(t?.pipelinedImgPerSec, 1)} | ${num(t?.msPerStep, 1)} (${num(t?.encodeMsPerStep, 1)}) | ${num(t?.programsPerStep)} |`,
     );
     if (b === lastBatch) {
       best.train = Math.max(
