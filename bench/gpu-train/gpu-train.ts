@@ -134,21 +134,22 @@ async function inference(forward: (x: tf.Tensor4D) => tf.Tensor, b: number): Pro
 /** Images per second when each batch's output is read while the next batch runs. */
 async function pipelinedInference(graph: InferenceGraph, b: number): Promise<number> {
   const x = images(b);
-  const enqueue = (): tf.Tensor => {
+  // As predictProbabilities: batch k's readback starts once it is submitted, before batch k + 1.
+  const enqueue = (): { y: tf.Tensor; read: Promise<unknown> } => {
     const y = tf.tidy(() => graph.logits(x));
     submitWebGpuWork();
-    return y;
+    return { y, read: y.data() };
   };
   const t0 = performance.now();
   let prev = enqueue();
   for (let i = 1; i < iters; i++) {
     const cur = enqueue();
-    await prev.data();
-    prev.dispose();
+    await prev.read;
+    prev.y.dispose();
     prev = cur;
   }
-  await prev.data();
-  prev.dispose();
+  await prev.read;
+  prev.y.dispose();
   const sec = (performance.now() - t0) / 1000;
   x.dispose();
   return (b * iters) / sec;
@@ -195,23 +196,25 @@ async function training(model: tf.LayersModel, b: number, profile: boolean): Pro
   const t1 = performance.now();
   for (let i = 0; i < steps; i++) await step.run(x, y);
   const sec = (performance.now() - t1) / 1000;
-  // As trainModel runs steps: each step's loss read while the next one runs.
+  // As trainModel runs steps (one in flight): step k's loss readback starts once step k is
+  // submitted, step k + 1 is encoded, then step k's loss is awaited.
   const t2 = performance.now();
-  let prev: tf.Scalar | null = null;
+  let prev: { loss: tf.Scalar; read: Promise<unknown> } | null = null;
   let encodeMs = 0; // CPU time spent encoding steps (enqueue returns before the GPU finishes)
   for (let i = 0; i < steps; i++) {
     const te = performance.now();
-    const cur = step.enqueue(x, y);
+    const loss = step.enqueue(x, y);
     encodeMs += performance.now() - te;
+    const cur = { loss, read: loss.data() };
     if (prev) {
-      await prev.data();
-      prev.dispose();
+      await prev.read;
+      prev.loss.dispose();
     }
     prev = cur;
   }
   if (prev) {
-    await prev.data();
-    prev.dispose();
+    await prev.read;
+    prev.loss.dispose();
   }
   const pipelinedSec = (performance.now() - t2) / 1000;
   const top = [...count.byProgram.entries()].sort((a, c) => c[1] - a[1]).slice(0, 12);

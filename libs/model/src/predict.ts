@@ -27,15 +27,16 @@ export async function predictProbabilities(
   // Batch norm folded into the convolutions (inference.ts); any other model runs layer by layer.
   const owned = compiled === undefined;
   const graph = owned ? tryCompileInference(model) : compiled;
-  // Each batch's probabilities are read while the next batch runs (on a GPU the next batch's
-  // commands are encoded and submitted first; on CPU backends nothing changes).
-  let pending: { p: tf.Tensor; at: number } | null = null;
+  // Each batch's probabilities are read while the next batch runs: on a GPU, batch k's readback
+  // is started as soon as batch k is submitted (so it waits for batch k alone), then batch k + 1 is
+  // encoded and submitted, then batch k's values are awaited. On CPU backends nothing changes.
+  let pending: { p: tf.Tensor; read: Promise<unknown>; at: number } | null = null;
   const settle = async (): Promise<void> => {
     if (!pending) return;
-    const { p, at } = pending;
+    const { p, read, at } = pending;
     pending = null;
     try {
-      out.set((await p.data()) as Float32Array, at);
+      out.set((await read) as Float32Array, at);
     } finally {
       p.dispose();
     }
@@ -49,8 +50,11 @@ export async function predictProbabilities(
         return tf.softmax(logits).slice([0, 1], [-1, 1]).reshape([-1]);
       });
       submitWebGpuWork();
-      await settle();
-      pending = { p, at: i };
+      const read = p.data();
+      read.catch(() => undefined); // awaited in settle; never an unhandled rejection
+      const previous = settle();
+      pending = { p, read, at: i };
+      await previous;
     }
     await settle();
   } finally {

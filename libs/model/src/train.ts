@@ -339,18 +339,23 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       const batches = Math.ceil(usable / bs);
       let lossSum = 0;
       let lr = config.learningRate;
-      // A step's loss is read back after the next batch is loaded: on a GPU, loading (and
-      // augmenting) batch b + 1 overlaps step b's GPU work (on CPU backends the step has already run
-      // and nothing changes). The loss check, the callback and the abort check still come before
-      // step b + 1 starts, exactly as if each step were awaited.
-      let pending: { loss: tf.Scalar; batch: number; lr: number } | null = null;
+      // One step in flight: step b's loss is read back after step b + 1 has been loaded and
+      // encoded, so on a GPU the CPU's part of step b + 1 (loading and augmenting the batch,
+      // recording its ~650 programs) overlaps step b's GPU work instead of leaving the GPU idle.
+      // Step b's readback is started before step b + 1 is recorded, so it waits for step b alone.
+      // On CPU backends a step has run by the time it returns and nothing changes. The GPU runs
+      // exactly the same work in the same order; what moves is when the CPU looks at a loss: a
+      // non-finite loss, a callback or an abort from a callback is seen one step later, and that
+      // extra step's result is dropped (checkpoints are taken at epoch ends, after every step of
+      // the epoch is settled).
+      let pending: { loss: tf.Scalar; read: Promise<unknown>; batch: number; lr: number } | null = null;
       const settle = async (): Promise<void> => {
         if (!pending) return;
         const p = pending;
         pending = null;
         let loss: number;
         try {
-          loss = (await p.loss.data())[0];
+          loss = ((await p.read) as Float32Array)[0];
         } finally {
           p.loss.dispose();
         }
@@ -376,8 +381,6 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
           const seeds = config.augment ? Uint32Array.from(idx, () => rng.uint32()) : undefined;
           const batch = await train.batch(idx, { augment: config.augment ?? false, seeds });
           checkBatch(batch, idx.length, size, 'train');
-          await settle();
-          throwIfAborted(signal);
           lr = learningRateAt(
             config.schedule as ScheduleConfig,
             config.learningRate,
@@ -401,7 +404,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
             return fast ? fast.run(step) : step();
           });
           if (fast) submitWebGpuWork();
-          pending = { loss: lossT, batch: b, lr };
+          const read = lossT.data();
+          read.catch(() => undefined); // awaited in settle; never an unhandled rejection
+          const previous = settle();
+          pending = { loss: lossT, read, batch: b, lr };
+          await previous;
+          throwIfAborted(signal);
           await nextTurn();
         }
         await settle();
