@@ -67,13 +67,17 @@ describe('webgpu Conv2DBackpropInput', () => {
         const { maxErr, maxRef } = errorStats(result, ref[i]);
         expect(maxRef).toBeGreaterThan(0);
         expect(maxErr / maxRef).toBeLessThan(1e-4);
-        expect(Object.fromEntries(count.byProgram)).toEqual(
-          program === 'tiled'
+        const [, k, , s, pad] = CASES[i];
+        // Strided 1×1 (no padding): the gradient on the stride grid, then spread with zeros.
+        const spread = k === 1 && s > 1 && pad === 'valid' ? { ElementwiseProgram: 1 } : {};
+        expect(Object.fromEntries(count.byProgram)).toEqual({
+          ...(program === 'tiled'
             ? { Conv2DDerInputMMProgram: 1 }
             : program === 'gemm'
               ? { ConvGemmProgram: 1 }
-              : { Conv2DDerInputProgram: 1 },
-        );
+              : { Conv2DDerInputProgram: 1 }),
+          ...spread,
+        });
       }
     },
     60_000,
@@ -87,5 +91,11 @@ describe('webgpu Conv2DBackpropInput', () => {
     expect(Object.fromEntries(count.byProgram)).toEqual({ Conv2DDerInputMMProgram: 1 });
     const { count: small } = await countKernels(() => inputGrad(1));
     expect(Object.fromEntries(small.byProgram)).toEqual({ Conv2DDerInputProgram: 1 });
+    // 1×1 stride 2: the rule sees the grid gradient [2, 14, 14, 256] (naive), not [2, 28, 28, 256].
+    const { count: strided } = await countKernels(() => inputGrad(CASES.length - 1));
+    expect(Object.fromEntries(strided.byProgram)).toEqual({
+      Conv2DDerInputProgram: 1,
+      ElementwiseProgram: 1,
+    });
   });
 });
