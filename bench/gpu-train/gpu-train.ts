@@ -11,6 +11,8 @@
  *   Older variants: --fused-adam (FusedAdam, 3 programs per variable), --fused-bn (batchNormTraining
  *   patched into tfjs-layers). --arch resnet18|tiny-resnet for a quick smoke test.
  *   --conv-gemm: FusedConv2D through our implicit GEMM (conv-forward.ts; off by default).
+ *   --layer-profile: instead, per-call GPU time of every convolution kernel in a training step and an
+ *   inference batch for each program choice (layer-profile.ts), at the last batch size.
  *   --no-infer: training only. --tf-flag NAME=VALUE (repeatable): a tfjs environment flag, e.g.
  *   WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (programs encoded before each queue submit; tfjs: 15).
  *   --conv-kernels [--reps 10]: instead, each convolution kernel's time per ResNet50 layer shape at
@@ -28,6 +30,7 @@ import { compileInference, type InferenceGraph } from '../../libs/model/src/infe
 import { registerFastBatchNormGradient } from '../../libs/model/src/batchnorm-grad';
 import { Rng } from '../../libs/model/src/rng';
 import { convKernelBench } from './conv-kernels';
+import { layerProfile } from './layer-profile';
 import {
   countKernels,
   makeTrainingStep,
@@ -253,6 +256,17 @@ async function main(): Promise<void> {
     return;
   }
   const model = createModel({ architecture, inputSize: size, seed: 1 });
+  if (process.argv.includes('--layer-profile')) {
+    const b = batches[batches.length - 1];
+    const profiles = await layerProfile(model, images, b, (l) => console.log(l));
+    report(
+      `layer_profile_b${b}`,
+      profiles,
+      `layer profile: ${Object.keys(profiles).length} variants at batch ${b}`,
+    );
+    model.dispose();
+    return;
+  }
   if (!noInfer) await inferenceBench(model);
   for (const b of batches) await training(model, b, b === batches[batches.length - 1]);
   model.dispose();

@@ -109,38 +109,56 @@ export class ConvGemmProgram {
               }`;
     // B[k, col]: forward W[(fy, fx, c), o] is contiguous along o (threads along columns); for the
     // input gradient W[fy, fx, c, o] with k = (fy, fx, o) is contiguous along k (threads along k).
-    const bLoad = forward
-      ? `var bv = vec4<f32>(0.0);
-          let kb = k0 + t / 16;
-          let bn = (t % 16) * 4;
-          if (kb < uniforms.inner) {
-            for (var j = 0; j < 4; j = j + 1) {
-              let o = n0 + bn + j;
-              if (o < uniforms.co) {
-                bv[j] = W[kb * uniforms.co + o];
+    // Each thread holds its 4 A and 4 B values of the next STEP in registers (aReg, bReg): they are
+    // loaded from global memory while the current STEP's multiply-adds run, and stored to workgroup
+    // memory after the next barrier (one tile of prefetch instead of a stall per STEP).
+    const bLoad = (k0: string): string =>
+      forward
+        ? `{
+            let kb = ${k0} + t / 16;
+            bReg = vec4<f32>(0.0);
+            if (kb < uniforms.inner) {
+              for (var j = 0; j < 4; j = j + 1) {
+                let o = n0 + bn + j;
+                if (o < uniforms.co) {
+                  bReg[j] = W[kb * uniforms.co + o];
+                }
               }
             }
-          }
-          Bs[(t / 16) * 16 + bn / 4] = bv;`
-      : `let kl = t % 16;
-          let kb = k0 + kl;
-          var fyb = 0;
-          var fxb = 0;
-          var ob = 0;
-          if (kb < uniforms.inner) {
-            fyb = kb / kwc;
-            let rb = kb - fyb * kwc;
-            fxb = rb / uniforms.co;
-            ob = rb - fxb * uniforms.co;
-          }
-          for (var j = 0; j < 4; j = j + 1) {
-            let nl = t / 16 + 16 * j;
-            let c = n0 + nl;
-            var v = 0.0;
-            if (kb < uniforms.inner && c < uniforms.ci) {
-              v = W[((fyb * uniforms.kw + fxb) * uniforms.ci + c) * uniforms.co + ob];
+          }`
+        : `{
+            let kb = ${k0} + kl;
+            var fyb = 0;
+            var fxb = 0;
+            var ob = 0;
+            if (kb < uniforms.inner) {
+              fyb = kb / kwc;
+              let rb = kb - fyb * kwc;
+              fxb = rb / uniforms.co;
+              ob = rb - fxb * uniforms.co;
             }
-            Bs[kl * 16 + nl / 4][nl % 4] = v;
+            for (var j = 0; j < 4; j = j + 1) {
+              let c = n0 + t / 16 + 16 * j;
+              var v = 0.0;
+              if (kb < uniforms.inner && c < uniforms.ci) {
+                v = W[((fyb * uniforms.kw + fxb) * uniforms.ci + c) * uniforms.co + ob];
+              }
+              bReg[j] = v;
+            }
+          }`;
+    const bStore = forward
+      ? `Bs[(t / 16) * 16 + bn / 4] = bReg;`
+      : `for (var j = 0; j < 4; j = j + 1) {
+            let nl = t / 16 + 16 * j;
+            Bs[kl * 16 + nl / 4][nl % 4] = bReg[j];
+          }`;
+    const aLoad = (k0: string): string => `for (var j = 0; j < 4; j = j + 1) {
+            let k = ${k0} + ak + j;
+            var v = 0.0;
+            if (mOk && k < uniforms.inner) {
+              ${aValue}
+            }
+            aReg[j] = v;
           }`;
     return `${GEMM_TILES}
       fn main(index : i32) {${GEMM_THREAD}
@@ -151,19 +169,25 @@ export class ConvGemmProgram {
         let ak = (t % 4) * 4;
         let m = m0 + am;
         let mOk = m < uniforms.rows;
+        // B: columns bn..bn+3 of inner row t / 16 (forward), or inner row kl (input gradient).
+        let bn = (t % 16) * 4;
+        let kl = t % 16;
         ${rowCoords}${GEMM_ACCUMULATORS}
+        var aReg = vec4<f32>(0.0);
+        var bReg = vec4<f32>(0.0);
+        ${aLoad('0')}
+        ${bLoad('0')}
         // Trip count from uniforms only (barriers need uniform control flow).
-        for (var it = 0; it < (uniforms.inner + ${STEP - 1}) / ${STEP}; it = it + 1) {
-          let k0 = it * ${STEP};
+        let steps = (uniforms.inner + ${STEP - 1}) / ${STEP};
+        for (var it = 0; it < steps; it = it + 1) {
           for (var j = 0; j < 4; j = j + 1) {
-            let k = k0 + ak + j;
-            var v = 0.0;
-            if (mOk && k < uniforms.inner) {
-              ${aValue}
-            }
-            As[(ak + j) * 16 + am / 4][am % 4] = v;
+            As[(ak + j) * 16 + am / 4][am % 4] = aReg[j];
           }
-          ${bLoad}${gemmMultiply()}
+          ${bStore}${gemmMultiply(`if (it + 1 < steps) {
+            let kn = (it + 1) * ${STEP};
+            ${aLoad('kn')}
+            ${bLoad('kn')}
+          }`)}
         }${GEMM_RESULT}
         for (var i = 0; i < 4; i = i + 1) {
           let row = m0 + ty * 4 + i;
