@@ -6,11 +6,14 @@
 #   PyTorch anchor (60 s, while the rest unpacks); tfjs webgpu fast path at b32 (inference, training,
 #   programs per step, kernel profiles; 150 s); per-kernel convolution timings at b32 (100 s); the
 #   fast path with our GEMM forward convolution at b32 (90 s); the fast path at b8 (70 s); stock
-#   kernels at b32 (baseline, 90 s); the fast path at b32 with 64 programs per queue submit (60 s).
+#   kernels at b32 (baseline, 90 s); the fast path at b32 with 64 programs per queue submit (60 s);
+#   per-call GPU time of every convolution kernel per program choice, in situ (layer-profile, 90 s).
+# PARTS="webgpu layer-profile …" runs only the parts named (default: all); the anchor always runs.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-/tmp/out}
 DEADLINE=${DEADLINE:-480}
+PARTS=${PARTS:-all}
 res=/tmp/res
 mkdir -p "$OUT" "$res"
 pack() { tar -czf "$OUT/results.tgz" -C "$res" . 2>/dev/null; }
@@ -32,17 +35,19 @@ pack
 part() {
   local name=$1 cap=$2 left=$((DEADLINE - SECONDS))
   shift 2
+  if [ "$PARTS" != all ] && [[ " $PARTS " != *" $name "* ]]; then return; fi
   if [ "$left" -lt 25 ]; then echo "$name skipped (${left}s left)" >>"$res/rc.txt"; return; fi
   [ "$cap" -gt "$left" ] && cap=$left
   (cd /tmp/gt && timeout "$cap" /tmp/node bench.js "$@" --json "$res/$name.json" >"$res/$name.log" 2>&1)
   echo "$name rc=$? (cap ${cap}s) at ${SECONDS}s" >>"$res/rc.txt"
   pack
 }
-part webgpu 150 --size 224 --batches 32 --steps 5 --iters 10
+part webgpu 150 --size 224 --batches 32 --steps 10 --iters 10
+part layer-profile 90 --layer-profile --size 224 --batches 32
 part conv-kernels 100 --conv-kernels --size 224 --batches 32 --reps 10
 part webgpu-gemm 90 --conv-gemm --size 224 --batches 32 --steps 5 --iters 10
 part webgpu-b8 70 --size 224 --batches 8 --steps 5 --iters 10
 part webgpu-stock 90 --stock --size 224 --batches 32 --steps 2 --iters 5
 part webgpu-submit64 60 --no-infer --tf-flag WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 --size 224 --batches 32 --steps 5
-cd "$res" && cat rc.txt torch.json torch.err webgpu.log conv-kernels.log webgpu-gemm.log webgpu-b8.log webgpu-stock.log webgpu-submit64.log 2>/dev/null |
+cd "$res" && cat rc.txt torch.json torch.err webgpu.log conv-kernels.log webgpu-gemm.log webgpu-b8.log webgpu-stock.log webgpu-submit64.log layer-profile.log 2>/dev/null |
   grep -v artificially | tail -c 11500
