@@ -100,9 +100,10 @@ export async function convKernelBench(
       dispose(
         tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, bias, strides, pad: layer.pad }),
       );
+    useWebGpuConvGemm('off');
     const forward = await time(reps, fwd);
-    useWebGpuConvGemm(true);
-    const forwardGemm = await time(reps, fwd).finally(() => useWebGpuConvGemm(false));
+    useWebGpuConvGemm('all');
+    const forwardGemm = await time(reps, fwd).finally(() => useWebGpuConvGemm('auto'));
     const inputGrad = async (program: 'naive' | 'tiled' | 'gemm'): Promise<number> => {
       forceConvInputGradProgram(program);
       try {

@@ -10,7 +10,9 @@
  *   tfjs-layers batch norm, with our registered kernels); --stock (tfjs' own kernels, portable step).
  *   Older variants: --fused-adam (FusedAdam, 3 programs per variable), --fused-bn (batchNormTraining
  *   patched into tfjs-layers). --arch resnet18|tiny-resnet for a quick smoke test.
- *   --conv-gemm: FusedConv2D through our implicit GEMM (conv-forward.ts; off by default).
+ *   --conv-gemm: every FusedConv2D and input gradient through our implicit GEMM (conv-forward.ts,
+ *   mode 'all'; default 'auto'). --previous: tfjs' forward programs and its tiled input-gradient
+ *   program everywhere (the fast path's convolutions before 2026-11-26's H200 layer profile).
  *   --layer-profile: instead, per-call GPU time of every convolution kernel in a training step and an
  *   inference batch for each program choice (layer-profile.ts), at the last batch size.
  *   --no-infer: training only. --tf-flag NAME=VALUE (repeatable): a tfjs environment flag, e.g.
@@ -33,6 +35,7 @@ import { convKernelBench } from './conv-kernels';
 import { layerProfile } from './layer-profile';
 import {
   countKernels,
+  forceConvInputGradProgram,
   makeTrainingStep,
   patchLayersBatchNorm,
   registerWebGpuTrainingKernels,
@@ -57,6 +60,7 @@ const architecture = (arg('arch') ?? 'resnet50') as 'resnet50' | 'resnet18' | 't
 const convKernels = process.argv.includes('--conv-kernels');
 // Our implicit-GEMM forward convolution (conv-forward.ts, off by default) for the whole run.
 const convGemm = process.argv.includes('--conv-gemm');
+const previousConvs = process.argv.includes('--previous');
 const noInfer = process.argv.includes('--no-infer');
 const tfFlags = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--tf-flag' ? [a] : []));
 
@@ -67,6 +71,7 @@ const results: Record<string, unknown> = {
   iters,
   stock,
   convGemm,
+  previousConvs,
   tfFlags,
   architecture,
   path: path_,
@@ -96,7 +101,11 @@ async function initWebGpu(): Promise<string> {
   registerFastBatchNormGradient();
   if (!stock) registerWebGpuTrainingKernels();
   if (fusedBn) patchLayersBatchNorm();
-  if (convGemm) useWebGpuConvGemm(true);
+  if (convGemm) useWebGpuConvGemm('all');
+  if (previousConvs) {
+    useWebGpuConvGemm('off');
+    forceConvInputGradProgram('tiled');
+  }
   if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu backend failed to initialise');
   await tf.ready();
   for (const f of tfFlags) {
@@ -245,7 +254,7 @@ async function main(): Promise<void> {
   report(
     'adapter',
     adapter,
-    `adapter: ${adapter}; kernels: ${stock ? 'stock tfjs' : 'fundus webgpu'}${convGemm ? ' + GEMM forward convolution' : ''}; step: ${path_}`,
+    `adapter: ${adapter}; kernels: ${stock ? 'stock tfjs' : 'fundus webgpu'}${convGemm ? ' + GEMM convolutions everywhere' : previousConvs ? ' (previous convolution programs)' : ''}; step: ${path_}`,
   );
   if (convKernels) {
     const b = batches[batches.length - 1];

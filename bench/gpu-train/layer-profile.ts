@@ -2,9 +2,11 @@
  * GPU time of every convolution kernel call inside a real ResNet50 training step and inference batch
  * (tf.profile with timestamp queries, so per-call GPU time without launch overhead), under each way
  * the webgpu backend can run them:
- * - `default`: the rules in conv-input-grad.ts / conv-forward.ts as they stand;
- * - `dx-naive`, `dx-tiled`: every input gradient through tfjs' naive or tiled program;
- * - `gemm`: our implicit GEMM for the forward convolution and the input gradient.
+ * - `default`: the rules in conv-input-grad.ts / conv-forward.ts as they stand (ConvGemmMode 'auto');
+ * - `previous`: tfjs' programs for the forward convolution and its tiled program for every input
+ *   gradient (the fast path's choice before the H200 layer profile of 2026-11-26);
+ * - `dx-tiled`: the default forward convolutions, every input gradient through tfjs' tiled program;
+ * - `gemm`: our implicit GEMM for every forward convolution and input gradient (mode 'all').
  * Two profiled steps per variant (after one that compiles the shaders); each call's two times are
  * kept, keyed by kernel and input shapes, so `summarize.ts` / a reader can pick the fastest program
  * per layer shape from in-situ numbers (conv-kernels.ts times kernels in isolation, launch overhead
@@ -31,9 +33,18 @@ export interface VariantProfile {
 
 const VARIANTS: Record<string, { on: () => void; off: () => void }> = {
   default: { on: () => undefined, off: () => undefined },
-  'dx-naive': { on: () => forceConvInputGradProgram('naive'), off: () => forceConvInputGradProgram(null) },
+  previous: {
+    on: () => {
+      useWebGpuConvGemm('off');
+      forceConvInputGradProgram('tiled');
+    },
+    off: () => {
+      useWebGpuConvGemm('auto');
+      forceConvInputGradProgram(null);
+    },
+  },
   'dx-tiled': { on: () => forceConvInputGradProgram('tiled'), off: () => forceConvInputGradProgram(null) },
-  gemm: { on: () => useWebGpuConvGemm(true), off: () => useWebGpuConvGemm(false) },
+  gemm: { on: () => useWebGpuConvGemm('all'), off: () => useWebGpuConvGemm('auto') },
 };
 
 async function profiled(

@@ -42,7 +42,8 @@ const gpu = fs.existsSync(path.join(dir, 'gpu.txt'))
 const torch = read('torch.json');
 const runFiles: Array<[string, string]> = [
   ['tfjs webgpu, fast path (default)', 'webgpu.json'],
-  ['tfjs webgpu, fast path + GEMM convolutions (--conv-gemm)', 'webgpu-gemm.json'],
+  ['tfjs webgpu, fast path, previous convolution programs (--previous)', 'webgpu-previous.json'],
+  ['tfjs webgpu, fast path + GEMM convolutions everywhere (--conv-gemm)', 'webgpu-gemm.json'],
   ['tfjs webgpu, fast path (b8 run)', 'webgpu-b8.json'],
   ['tfjs webgpu, stock kernels (baseline)', 'webgpu-stock.json'],
   ['tfjs webgpu, fast path, 64 programs per queue submit (training only)', 'webgpu-submit64.json'],

@@ -1,7 +1,7 @@
 /**
- * The implicit-GEMM FusedConv2D (conv-forward.ts, off by default) against the `cpu` backend on
+ * The implicit-GEMM FusedConv2D (conv-forward.ts) against the `cpu` backend on
  * ResNet50's convolution shapes — bias, linear and ReLU, stride 2, 'same', 'valid' and explicit pads
- * (what compileInference passes) — and that it stays out of the way while disabled.
+ * (what compileInference passes) — and where its default mode ('auto') uses it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createModel } from '../architectures';
@@ -9,7 +9,7 @@ import { initBackend } from '../backends';
 import { compileInference } from '../inference';
 import { Rng } from '../rng';
 import { randomiseStatistics, errorStats } from '../spec-helpers';
-import { countKernels, makeTrainingStep, useWebGpuConvGemm } from '.';
+import { countKernels, forceConvInputGradProgram, makeTrainingStep, useWebGpuConvGemm } from '.';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {
@@ -80,7 +80,10 @@ describe('webgpu implicit-GEMM FusedConv2D (opt-in)', () => {
     for (const [i, c] of CASES.entries()) ref.push(await conv(c, i));
     await initBackend('webgpu');
   });
-  afterEach(() => useWebGpuConvGemm(false));
+  afterEach(() => {
+    useWebGpuConvGemm('auto');
+    forceConvInputGradProgram(null);
+  });
 
   it.each(CASES.map((c, i) => [JSON.stringify(c), i] as const))(
     '%s agrees with cpu to 1e-4',
@@ -94,9 +97,14 @@ describe('webgpu implicit-GEMM FusedConv2D (opt-in)', () => {
     },
   );
 
-  it('is off by default: the stock programs run', async () => {
-    const { count } = await countKernels(() => conv(CASES[2], 2));
-    expect(count.byProgram.get('ConvGemmProgram')).toBeUndefined();
+  it("'auto' by default: kernels larger than 1×1 and strides run it, 1×1 stride 1 keeps tfjs' program", async () => {
+    const gemmPrograms = async (i: number): Promise<number | undefined> =>
+      (await countKernels(() => conv(CASES[i], i))).count.byProgram.get('ConvGemmProgram');
+    expect(await gemmPrograms(2)).toBeUndefined(); // 1×1/1
+    expect(await gemmPrograms(3)).toBe(1); // 1×1/2
+    expect(await gemmPrograms(4)).toBe(1); // 3×3/1
+    useWebGpuConvGemm('off');
+    expect(await gemmPrograms(4)).toBeUndefined();
   });
 
   it('compileInference through it equals the layers model (ResNet50, 32 px) to 1e-4', async () => {
@@ -126,8 +134,10 @@ describe('webgpu implicit-GEMM FusedConv2D (opt-in)', () => {
     const losses: number[][] = [];
     const deltas: Float32Array[][] = [];
     const counts: Array<Map<string, number>> = [];
-    for (const on of [false, true]) {
-      useWebGpuConvGemm(on);
+    // tfjs' programs throughout (forward: off; input gradient: tiled), ours everywhere, the default.
+    for (const mode of ['off', 'all', 'auto'] as const) {
+      useWebGpuConvGemm(mode);
+      forceConvInputGradProgram(mode === 'off' ? 'tiled' : null);
       const model = createModel({ architecture: 'resnet18', inputSize: 32, seed: 6 });
       const before = await Promise.all(
         model.trainableWeights.map(async (w) => (await w.read().data()) as Float32Array),
@@ -150,17 +160,22 @@ describe('webgpu implicit-GEMM FusedConv2D (opt-in)', () => {
       step.dispose();
       model.dispose();
     }
-    losses[1].forEach((l, i) =>
-      expect(Math.abs(l - losses[0][i]) / Math.abs(losses[0][i])).toBeLessThan(1e-4),
-    );
-    deltas[1].forEach((d, k) => {
-      const { maxErr, maxRef } = errorStats(d, deltas[0][k]);
-      // Every layer moved, by the same step on both paths (1e-3: two steps of float32 rounding).
-      expect(maxRef).toBeGreaterThan(0);
-      expect(maxErr / maxRef).toBeLessThan(1e-3);
-    });
+    for (const m of [1, 2]) {
+      losses[m].forEach((l, i) =>
+        expect(Math.abs(l - losses[0][i]) / Math.abs(losses[0][i])).toBeLessThan(1e-4),
+      );
+      deltas[m].forEach((d, k) => {
+        const { maxErr, maxRef } = errorStats(d, deltas[0][k]);
+        // Every layer moved, by the same step on each path (1e-3: two steps of float32 rounding).
+        expect(maxRef).toBeGreaterThan(0);
+        expect(maxErr / maxRef).toBeLessThan(1e-3);
+      });
+    }
     expect(counts[0].get('ConvGemmProgram')).toBeUndefined();
     // ResNet18: 20 convolutions forward + 19 input gradients (not the stem's).
     expect(counts[1].get('ConvGemmProgram')).toBe(20 + 19);
+    // 'auto': all 20 forward (stem 7×7/2, sixteen 3×3, three 1×1/2) + the 13 stride-1 3×3 input
+    // gradients (flipped-filter GEMM, one flip program each); the three 1×1/2 ones by matmul.
+    expect(counts[2].get('ConvGemmProgram')).toBe(20 + 13);
   }, 300_000);
 });

@@ -6,10 +6,9 @@
  * with 64 × 64 tiles per 256-thread workgroup (4 × 4 outputs per thread, 16 inner steps staged in
  * workgroup memory: twice the reuse per global load of a 32 × 32 tile), the input read in place.
  *
- * Which of the two is faster on a GPU is not known yet (no GPU was lent to the session that wrote
- * this): it is OFF by default and bench/gpu-train `--conv-kernels` times both per ResNet50 layer
- * shape; `useWebGpuConvGemm(true)` (or FUNDUS_WEBGPU_CONV_GEMM=1 before `initBackend('webgpu')`)
- * turns it on. It agrees with the cpu backend to 1e-4 on ResNet50's shapes (conv-forward.spec.ts).
+ * Where it runs is ConvGemmMode (default 'auto': kernels larger than 1×1 or strided, where an H200
+ * measured it faster; bench/gpu-train `--layer-profile` times every layer both ways in situ). It
+ * agrees with the cpu backend to 1e-4 on ResNet50's shapes (conv-forward.spec.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -231,26 +230,46 @@ export function runConvGemm(
   );
 }
 
-let enabled = typeof process !== 'undefined' && process.env?.FUNDUS_WEBGPU_CONV_GEMM === '1';
+/**
+ * Where our GEMM runs instead of tfjs' programs: 'off' (nowhere), 'all' (every forward convolution
+ * and, in conv-input-grad.ts, every input gradient), 'auto' (the default: forward convolutions with
+ * a kernel larger than 1×1 or a stride — measured faster in situ on an H200 at 224 px, batch 32, for
+ * every such ResNet50 layer, e.g. 3×3/256 at 14×14: 0.48 vs 0.66 ms — while tfjs' matrix-product
+ * program stays faster for 1×1 stride-1 ones; bench/gpu-train/RESULTS.md).
+ */
+export type ConvGemmMode = 'off' | 'all' | 'auto';
+
+const envMode = typeof process !== 'undefined' ? process.env?.FUNDUS_WEBGPU_CONV_GEMM : undefined;
+let mode: ConvGemmMode = envMode === '1' ? 'all' : envMode === '0' ? 'off' : 'auto';
 let registered = false;
 
 /**
- * Turns the GEMM convolutions on or off — forward (`FusedConv2D`) and input gradient
- * (`Conv2DBackpropInput`, conv-input-grad.ts) — process-wide; off by default (see the module doc).
+ * Sets where the GEMM convolutions run (see ConvGemmMode), process-wide; `true` is 'all', `false`
+ * 'off'. FUNDUS_WEBGPU_CONV_GEMM=1 / =0 in the environment start the process in 'all' / 'off'.
  */
-export function useWebGpuConvGemm(on: boolean): void {
-  enabled = on;
+export function useWebGpuConvGemm(on: boolean | ConvGemmMode): void {
+  mode = on === true ? 'all' : on === false ? 'off' : on;
 }
 
-/** True when `FusedConv2D` (and `Conv2DBackpropInput`) on webgpu run `ConvGemmProgram` where it applies. */
+/** True in 'all' mode: every eligible forward convolution and input gradient runs our GEMM. */
 export function webGpuConvGemmEnabled(): boolean {
-  return enabled;
+  return mode === 'all';
+}
+
+/** The current ConvGemmMode. */
+export function webGpuConvGemmMode(): ConvGemmMode {
+  return mode;
+}
+
+/** Whether a forward convolution of geometry `g` runs our GEMM in the current mode. */
+export function forwardConvUsesGemm(g: ConvGeometry): boolean {
+  return mode === 'all' || (mode === 'auto' && (g.kh * g.kw > 1 || g.sh > 1 || g.sw > 1));
 }
 
 /**
- * Wraps the webgpu `FusedConv2D` kernel: while enabled, channels-last float32 convolutions with
- * dilation 1, an optional bias and a linear or ReLU activation run `ConvGemmProgram`; everything
- * else (and everything while disabled) the stock kernel. Idempotent; needs the webgpu backend.
+ * Wraps the webgpu `FusedConv2D` kernel: channels-last float32 convolutions with dilation 1, an
+ * optional bias and a linear or ReLU activation that the mode selects (forwardConvUsesGemm) run
+ * `ConvGemmProgram`; everything else the stock kernel. Idempotent; needs the webgpu backend.
  */
 export function registerWebGpuConvGemm(): void {
   if (registered) return;
@@ -261,7 +280,7 @@ export function registerWebGpuConvGemm(): void {
     const dil = attrs.dilations as number | number[] | undefined;
     const dilated = dil != null && (Array.isArray(dil) ? dil.some((d) => d !== 1) : dil !== 1);
     if (
-      !enabled ||
+      mode === 'off' ||
       preluActivationWeights ||
       (activation !== 'linear' && activation !== 'relu') ||
       dilated ||
@@ -273,6 +292,7 @@ export function registerWebGpuConvGemm(): void {
       return stock(args);
     }
     const g = convGeometry(x.shape, filter.shape, attrs);
+    if (!forwardConvUsesGemm(g)) return stock(args);
     if (g.n * g.oh * g.ow === 0 || g.co === 0 || (bias && bias.shape[0] !== g.co)) return stock(args);
     return runConvGemm(args.backend, x, filter, bias, g, activation === 'relu');
   });

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backends';
 import { Rng } from '../rng';
-import { convInputGradProgram, countKernels, forceConvInputGradProgram } from '.';
+import { convGeometry } from '../conv-geometry';
+import { convInputGradProgram, countKernels, forceConvInputGradProgram, useWebGpuConvGemm } from '.';
 import { errorStats } from '../spec-helpers';
 
 // [input shape, kernel, output channels, stride, padding]: the stem, bottleneck 1×1 (stride 1 and
@@ -58,44 +59,72 @@ describe('webgpu Conv2DBackpropInput', () => {
 
   afterEach(() => forceConvInputGradProgram(null));
 
+  /** The geometry the program rule sees for case i (a strided 1×1 one: its stride-1 grid part). */
+  function ruleGeometry(i: number): ReturnType<typeof convGeometry> {
+    const [shape, k, co, s, pad] = CASES[i];
+    const g = convGeometry(shape, [k, k, shape[3], co], { strides: s, pad });
+    const strided1x1 = k === 1 && s > 1 && pad === 'valid';
+    return strided1x1 ? convGeometry([g.n, g.oh, g.ow, g.ci], [1, 1, g.ci, co], { strides: 1, pad }) : g;
+  }
+
+  const PROGRAMS = ['naive', 'tiled', 'gemm', 'matmul', 'flip-gemm'] as const;
+
   it.each(CASES.map((c, i) => [JSON.stringify(c), i] as const))(
-    '%s agrees with cpu to 1e-4 through each program (naive, tiled, our GEMM)',
+    '%s agrees with cpu to 1e-4 through each program (naive, tiled, GEMM, matmul, flipped-filter GEMM)',
     async (_n, i) => {
-      for (const program of ['naive', 'tiled', 'gemm'] as const) {
+      const [, k, , s, pad] = CASES[i];
+      // Strided 1×1 (no padding): the gradient on the stride grid, then spread with zeros.
+      const spread = k === 1 && s > 1 && pad === 'valid' ? 1 : 0;
+      for (const program of PROGRAMS) {
         forceConvInputGradProgram(program);
+        const used = convInputGradProgram(ruleGeometry(i));
         const { result, count } = await countKernels(() => inputGrad(i));
         const { maxErr, maxRef } = errorStats(result, ref[i]);
         expect(maxRef).toBeGreaterThan(0);
         expect(maxErr / maxRef).toBeLessThan(1e-4);
-        const [, k, , s, pad] = CASES[i];
-        // Strided 1×1 (no padding): the gradient on the stride grid, then spread with zeros.
-        const spread = k === 1 && s > 1 && pad === 'valid' ? { ElementwiseProgram: 1 } : {};
-        expect(Object.fromEntries(count.byProgram)).toEqual({
-          ...(program === 'tiled'
-            ? { Conv2DDerInputMMProgram: 1 }
-            : program === 'gemm'
-              ? { ConvGemmProgram: 1 }
-              : { Conv2DDerInputProgram: 1 }),
-          ...spread,
-        });
+        const p = Object.fromEntries(count.byProgram);
+        if (used === 'matmul') {
+          // One tfjs matrix-product program (which one depends on the sizes), nothing else.
+          expect(count.total).toBe(1 + spread);
+          expect(Object.keys(p).filter((n) => n.startsWith('MatMul'))).toHaveLength(1);
+        } else {
+          expect(p).toEqual({
+            ...(used === 'tiled'
+              ? { Conv2DDerInputMMProgram: 1 }
+              : used === 'naive'
+                ? { Conv2DDerInputProgram: 1 }
+                : { ConvGemmProgram: 1 }),
+            ...(used === 'flip-gemm' || spread
+              ? { ElementwiseProgram: (used === 'flip-gemm' ? 1 : 0) + spread }
+              : {}),
+          });
+        }
       }
     },
     60_000,
   );
 
-  it('picks the tiled program for large gradients (all of ResNet50 at 224 px, batch 32), naive for small', async () => {
-    expect(convInputGradProgram([32, 7, 7, 512])).toBe('tiled'); // the smallest at 224 px, batch 32
-    expect(convInputGradProgram([1, 16, 16, 64])).toBe('naive'); // 32 px, batch 1
-    const big = CASES.length - 2;
-    const { count } = await countKernels(() => inputGrad(big));
-    expect(Object.fromEntries(count.byProgram)).toEqual({ Conv2DDerInputMMProgram: 1 });
-    const { count: small } = await countKernels(() => inputGrad(1));
-    expect(Object.fromEntries(small.byProgram)).toEqual({ Conv2DDerInputProgram: 1 });
-    // 1×1 stride 2: the rule sees the grid gradient [2, 14, 14, 256] (naive), not [2, 28, 28, 256].
+  it('rules: stride 1 → matmul (1×1) or flipped-filter GEMM; strided → tiled when large, else naive', async () => {
+    const geo = (x: number[], k: number, co: number, s: number, pad: 'same' | 'valid') =>
+      convGeometry(x, [k, k, x[3], co], { strides: s, pad });
+    expect(convInputGradProgram(geo([32, 14, 14, 1024], 1, 256, 1, 'valid'))).toBe('matmul');
+    expect(convInputGradProgram(geo([32, 14, 14, 256], 3, 256, 1, 'same'))).toBe('flip-gemm');
+    expect(convInputGradProgram(geo([1, 2, 2, 512], 3, 512, 1, 'same'))).toBe('flip-gemm');
+    expect(convInputGradProgram(geo([32, 56, 56, 64], 3, 128, 2, 'same'))).toBe('tiled');
+    expect(convInputGradProgram(geo([2, 8, 8, 64], 3, 128, 2, 'same'))).toBe('naive');
+    // A forced program that does not apply falls back to the rules.
+    forceConvInputGradProgram('matmul');
+    expect(convInputGradProgram(geo([32, 14, 14, 256], 3, 256, 1, 'same'))).toBe('flip-gemm');
+    forceConvInputGradProgram(null);
+    useWebGpuConvGemm('all');
+    try {
+      expect(convInputGradProgram(geo([32, 14, 14, 1024], 1, 256, 1, 'valid'))).toBe('gemm');
+    } finally {
+      useWebGpuConvGemm('auto');
+    }
+    // 1×1 stride 2 (case [2, 28, 28, 256] → 128): the grid part [2, 14, 14, 256] by matmul, spread.
     const { count: strided } = await countKernels(() => inputGrad(CASES.length - 1));
-    expect(Object.fromEntries(strided.byProgram)).toEqual({
-      Conv2DDerInputProgram: 1,
-      ElementwiseProgram: 1,
-    });
+    expect(strided.total).toBe(2);
+    expect(strided.byProgram.get('ElementwiseProgram')).toBe(1);
   });
 });

@@ -25,24 +25,131 @@ const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE';
 /** Input-gradient elements from which the tiled program is used (256 tiles of 32 × 32). */
 export const TILED_INPUT_GRAD_MIN_ELEMENTS = 256 * 32 * 32;
 
-/** tfjs' naive or tiled program, or our implicit GEMM (conv-forward.ts, opt-in). */
-export type ConvInputGradProgram = 'naive' | 'tiled' | 'gemm';
+/**
+ * How an input gradient is computed:
+ * - 'naive', 'tiled': tfjs' two programs;
+ * - 'gemm': our implicit GEMM for the input gradient (ConvGemmProgram 'input-grad');
+ * - 'matmul' (1×1, stride 1, no padding): dx = dy · Wᵀ as one tfjs matrix product (B transposed
+ *   in the program: no extra pass), the program tfjs' own 1×1 forward convolutions use;
+ * - 'flip-gemm' (stride 1): dx is the forward convolution of dy with the filter flipped in space and
+ *   its channels swapped, W'[fy, fx, o, c] = W[kh−1−fy, kw−1−fx, c, o], padded by kh−1−padTop —
+ *   one small program builds W', then our forward GEMM (conv-forward.ts), which reads its operands
+ *   the way the forward pass does.
+ */
+export type ConvInputGradProgram = 'naive' | 'tiled' | 'gemm' | 'matmul' | 'flip-gemm';
 
 let forced: ConvInputGradProgram | null = null;
 
-/** Forces one program for every call (benches comparing them); null restores the rules. */
+/**
+ * Forces one program for every call where it applies (benches comparing them; 'matmul' and
+ * 'flip-gemm' fall back to the rules where they do not); null restores the rules.
+ */
 export function forceConvInputGradProgram(program: ConvInputGradProgram | null): void {
   forced = program;
 }
 
+const isPointwise = (g: ConvGeometry): boolean =>
+  g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0;
+const applies = (p: ConvInputGradProgram, g: ConvGeometry): boolean =>
+  p === 'matmul' ? isPointwise(g) : p === 'flip-gemm' ? g.sh === 1 && g.sw === 1 : true;
+
 /**
- * The program used for an input gradient of `inputShape` (NHWC): forced, else our GEMM while
- * `useWebGpuConvGemm(true)`, else tiled from TILED_INPUT_GRAD_MIN_ELEMENTS elements, else naive.
+ * The program for the input gradient of a convolution of geometry `g` (the forward convolution's):
+ * forced where it applies; our GEMM everywhere in ConvGemmMode 'all'; otherwise, for stride 1,
+ * 'matmul' for 1×1 kernels and 'flip-gemm' for larger ones; for strides, tiled from
+ * TILED_INPUT_GRAD_MIN_ELEMENTS gradient elements, else naive. (Strided 1×1 convolutions are
+ * computed as a stride-1 one on the stride grid first: see isStridedPointwise.)
  */
-export function convInputGradProgram(inputShape: number[]): ConvInputGradProgram {
-  if (forced) return forced;
+export function convInputGradProgram(g: ConvGeometry): ConvInputGradProgram {
+  if (forced && applies(forced, g)) return forced;
   if (webGpuConvGemmEnabled()) return 'gemm';
-  return tf.util.sizeFromShape(inputShape) >= TILED_INPUT_GRAD_MIN_ELEMENTS ? 'tiled' : 'naive';
+  if (isPointwise(g)) return 'matmul';
+  if (g.sh === 1 && g.sw === 1) return 'flip-gemm';
+  return g.n * g.h * g.w * g.ci >= TILED_INPUT_GRAD_MIN_ELEMENTS ? 'tiled' : 'naive';
+}
+
+type Backend = Parameters<WebGpuKernelFn>[0]['backend'];
+const kernel = (name: string): WebGpuKernelFn => {
+  const k = tf.getKernel(name, 'webgpu');
+  if (!k) throw new Error(`webgpu kernel ${name} is not registered`);
+  return k.kernelFunc as unknown as WebGpuKernelFn;
+};
+
+/** dx = dy · Wᵀ for a 1×1 stride-1 convolution: [N·H·W, Cout] × [Cin, Cout]ᵀ, one matmul program. */
+function pointwiseInputGrad(
+  backend: Backend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  g: ConvGeometry,
+): tf.TensorInfo {
+  const reshape = kernel('Reshape');
+  const rows = g.n * g.h * g.w;
+  const a = reshape({ inputs: { x: dy }, backend, attrs: { shape: [1, rows, g.co] } });
+  const b = reshape({ inputs: { x: filter }, backend, attrs: { shape: [1, g.ci, g.co] } });
+  try {
+    const prod = kernel('BatchMatMul')({
+      inputs: { a, b },
+      backend,
+      attrs: { transposeA: false, transposeB: true },
+    });
+    try {
+      return reshape({ inputs: { x: prod }, backend, attrs: { shape: [g.n, g.h, g.w, g.ci] } });
+    } finally {
+      backend.disposeData(prod.dataId);
+    }
+  } finally {
+    backend.disposeData(a.dataId);
+    backend.disposeData(b.dataId);
+  }
+}
+
+/** The input gradient of a stride-1 convolution as the forward GEMM of dy with the flipped filter. */
+function flippedFilterInputGrad(
+  backend: Backend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  g: ConvGeometry,
+): tf.TensorInfo {
+  const flip = new ElementwiseProgram(
+    [g.kh, g.kw, g.co, g.ci],
+    ['W'],
+    'kh : i32, kw : i32, ci : i32, co : i32,',
+    `let c = index % uniforms.ci;
+          let p = index / uniforms.ci;
+          let o = p % uniforms.co;
+          let q = p / uniforms.co;
+          let fx = q % uniforms.kw;
+          let fy = q / uniforms.kw;
+          let r = W[(((uniforms.kh - 1 - fy) * uniforms.kw + (uniforms.kw - 1 - fx)) * uniforms.ci + c) * uniforms.co + o];`,
+    'fundus_flip_filter',
+  );
+  const flipped = backend.runWebGPUProgram(
+    flip,
+    [filter],
+    'float32',
+    [g.kh, g.kw, g.ci, g.co].map((v) => ({ type: 'int32', data: [v] })),
+  );
+  try {
+    // The forward convolution of dy [N, Ho, Wo, Cout] by W' [kh, kw, Cout, Cin] onto [N, H, W, Cin].
+    const fwd: ConvGeometry = {
+      n: g.n,
+      h: g.oh,
+      w: g.ow,
+      ci: g.co,
+      kh: g.kh,
+      kw: g.kw,
+      co: g.ci,
+      oh: g.h,
+      ow: g.w,
+      sh: 1,
+      sw: 1,
+      padTop: g.kh - 1 - g.padTop,
+      padLeft: g.kw - 1 - g.padLeft,
+    };
+    return runConvGemm(backend, dy, flipped, undefined, fwd, false, 'forward');
+  } finally {
+    backend.disposeData(flipped.dataId);
+  }
 }
 
 /**
@@ -92,31 +199,29 @@ let registered = false;
 export function registerWebGpuConvInputGradient(): void {
   if (registered) return;
   replaceWebGpuKernel('Conv2DBackpropInput', (stock) => {
+    // Stock programs for NCHW or non-float32 (the naive program is tfjs' default).
     const inputGrad: WebGpuKernelFn = (args) => {
       const { dy, filter } = args.inputs;
       const { attrs } = args;
       const nhwc = attrs.dataFormat === undefined || attrs.dataFormat === 'NHWC';
       const f32 = dy.dtype === 'float32' && filter.dtype === 'float32';
       const inputShape = attrs.inputShape as number[];
-      if (nhwc && f32 && filter.shape[0] === 1 && filter.shape[1] === 1) {
-        const g = convGeometry(inputShape, filter.shape, attrs);
-        if (isStridedPointwise(g) && g.n * g.oh * g.ow * g.ci > 0) {
-          const dense = inputGrad({
-            ...args,
-            attrs: { ...attrs, strides: [1, 1], pad: 'valid', inputShape: [g.n, g.oh, g.ow, g.ci] },
-          });
-          try {
-            return spreadOnStrideGrid(args.backend, dense, g);
-          } finally {
-            args.backend.disposeData(dense.dataId);
-          }
+      const g = convGeometry(inputShape, filter.shape, attrs);
+      if (nhwc && f32 && isStridedPointwise(g) && g.n * g.oh * g.ow * g.ci > 0) {
+        const dense = inputGrad({
+          ...args,
+          attrs: { ...attrs, strides: [1, 1], pad: 'valid', inputShape: [g.n, g.oh, g.ow, g.ci] },
+        });
+        try {
+          return spreadOnStrideGrid(args.backend, dense, g);
+        } finally {
+          args.backend.disposeData(dense.dataId);
         }
       }
-      const program = convInputGradProgram(inputShape);
-      if (program === 'gemm' && nhwc && f32) {
-        const g = convGeometry(inputShape, filter.shape, attrs);
-        return runConvGemm(args.backend, dy, filter, undefined, g, false, 'input-grad');
-      }
+      const program = nhwc && f32 ? convInputGradProgram(g) : 'naive';
+      if (program === 'gemm') return runConvGemm(args.backend, dy, filter, undefined, g, false, 'input-grad');
+      if (program === 'matmul') return pointwiseInputGrad(args.backend, dy, filter, g);
+      if (program === 'flip-gemm') return flippedFilterInputGrad(args.backend, dy, filter, g);
       const naive = program === 'naive';
       const env = tf.env();
       const before = env.getBool(FLAG);

@@ -11,6 +11,21 @@ type TensorInfo = tf.TensorInfo;
 
 let registered = false;
 
+/** tf.registerGradient for a kernel that already has one, without the registry's warning. */
+export function overrideGradient(config: tf.GradConfig): void {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]): void => {
+    if (typeof args[0] === 'string' && args[0].includes(`Overriding the gradient for '${config.kernelName}'`))
+      return;
+    warn(...args);
+  };
+  try {
+    tf.registerGradient(config);
+  } finally {
+    console.warn = warn;
+  }
+}
+
 /** Registers the kernel and the Relu gradient that uses it on webgpu. Idempotent. */
 export function registerWebGpuReluGrad(): void {
   if (registered) return;
@@ -34,29 +49,19 @@ export function registerWebGpuReluGrad(): void {
       return backend.runWebGPUProgram(prog, [inputs.dy, inputs.x], 'float32');
     }) as unknown as tf.KernelFunc,
   });
-  // The registry warns when a gradient is overridden; this override is intentional.
-  const warn = console.warn;
-  console.warn = (...args: unknown[]): void => {
-    if (typeof args[0] === 'string' && args[0].includes("Overriding the gradient for 'Relu'")) return;
-    warn(...args);
-  };
-  try {
-    tf.registerGradient({
-      kernelName: 'Relu',
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved) => {
-        const [x] = saved;
-        const d = dy as tf.Tensor;
-        return {
-          x: () =>
-            tf.getBackend() === 'webgpu' && x.dtype === 'float32' && d.dtype === 'float32'
-              ? (tf.engine().runKernel('FundusReluGrad', { dy: d, x }) as tf.Tensor)
-              : tf.mul(d, tf.cast(tf.step(x), 'float32')),
-        };
-      },
-    });
-  } finally {
-    console.warn = warn;
-  }
+  overrideGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved;
+      const d = dy as tf.Tensor;
+      return {
+        x: () =>
+          tf.getBackend() === 'webgpu' && x.dtype === 'float32' && d.dtype === 'float32'
+            ? (tf.engine().runKernel('FundusReluGrad', { dy: d, x }) as tf.Tensor)
+            : tf.mul(d, tf.cast(tf.step(x), 'float32')),
+      };
+    },
+  });
   registered = true;
 }
