@@ -15,6 +15,9 @@
  *   program everywhere (the fast path's convolutions before 2026-11-26's H200 layer profile).
  *   --layer-profile: instead, per-call GPU time of every convolution kernel in a training step and an
  *   inference batch for each program choice (layer-profile.ts), at the last batch size.
+ *   --train-model [--batches-per-epoch 16]: instead, `trainModel` itself (one epoch, Adam, focal
+ *   loss, an in-memory data source that returns a prepared batch) timed between its onBatchEnd
+ *   callbacks, at the last batch size: the whole loop, not only the step.
  *   --no-infer: training only. --tf-flag NAME=VALUE (repeatable): a tfjs environment flag, e.g.
  *   WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 (programs encoded before each queue submit; tfjs: 15).
  *   --conv-kernels [--reps 10]: instead, each convolution kernel's time per ResNet50 layer shape at
@@ -31,6 +34,7 @@ import { createModel } from '../../libs/model/src/architectures';
 import { compileInference, type InferenceGraph } from '../../libs/model/src/inference';
 import { registerFastBatchNormGradient } from '../../libs/model/src/batchnorm-grad';
 import { Rng } from '../../libs/model/src/rng';
+import { trainModel, type DataSource } from '../../libs/model/src/train';
 import { convKernelBench } from './conv-kernels';
 import { layerProfile } from './layer-profile';
 import {
@@ -276,9 +280,61 @@ async function main(): Promise<void> {
     model.dispose();
     return;
   }
+  if (process.argv.includes('--train-model')) {
+    await trainModelBench(model, batches[batches.length - 1], Number(arg('batches-per-epoch') ?? 16));
+    model.dispose();
+    return;
+  }
   if (!noInfer) await inferenceBench(model);
   for (const b of batches) await training(model, b, b === batches[batches.length - 1]);
   model.dispose();
+}
+
+/** trainModel's own loop: images/s between onBatchEnd callbacks after the first two batches. */
+async function trainModelBench(model: tf.LayersModel, b: number, batchesPerEpoch: number): Promise<void> {
+  const per = size * size * 3;
+  const rng = new Rng(2);
+  const pixels = Float32Array.from({ length: b * per }, () => rng.normal());
+  const n = b * batchesPerEpoch;
+  const train: DataSource = {
+    size: n,
+    labels: Int32Array.from({ length: n }, (_, i) => i % 2),
+    batch: (idx) => ({ x: pixels.subarray(0, idx.length * per), y: Int32Array.from(idx, (i) => i % 2) }),
+  };
+  const at: number[] = [];
+  const losses: number[] = [];
+  const t0 = performance.now();
+  await trainModel({
+    model,
+    config: {
+      loss: { kind: 'focal-seed', alpha: 2, gamma: 2 },
+      optimizer: { kind: 'adam' },
+      learningRate: 1e-4,
+      epochs: 1,
+      batchSize: b,
+      seed: 1,
+    },
+    train,
+    callbacks: {
+      onBatchEnd: (e) => {
+        at.push(performance.now());
+        losses.push(e.loss);
+      },
+    },
+  });
+  const total = (performance.now() - t0) / 1000;
+  const steady = at.length > 3 ? (b * (at.length - 3)) / ((at[at.length - 1] - at[2]) / 1000) : Number.NaN;
+  report(
+    `train_model_b${b}`,
+    {
+      imgPerSec: steady,
+      batches: at.length,
+      totalSec: total,
+      firstLoss: losses[0],
+      lastLoss: losses[losses.length - 1],
+    },
+    `trainModel b${b}: ${steady.toFixed(1)} img/s after the first 3 of ${at.length} batches (epoch ${total.toFixed(1)} s incl. shader compilation); loss ${losses[0]?.toFixed(4)} → ${losses[losses.length - 1]?.toFixed(4)}`,
+  );
 }
 
 async function inferenceBench(model: tf.LayersModel): Promise<void> {

@@ -9,7 +9,8 @@
 #   kernels at b32 (baseline, 90 s); the fast path at b32 with 64 programs per queue submit (60 s);
 #   per-call GPU time of every convolution kernel per program choice, in situ (layer-profile, 90 s);
 #   the fast path with the previous convolution programs (webgpu-previous, 90 s); a V8 CPU profile
-#   of 20 training steps (cpu-profile, 60 s).
+#   of 20 training steps (cpu-profile, 60 s); trainModel's own loop, one epoch of 24 b32 batches
+#   (train-model, 90 s).
 # PARTS="webgpu layer-profile …" runs only the parts named (default: all); the anchor always runs.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +46,7 @@ part() {
   pack
 }
 part webgpu 150 --size 224 --batches 32 --steps 10 --iters 10
+part train-model 90 --train-model --size 224 --batches 32 --batches-per-epoch 24
 part webgpu-previous 90 --previous --size 224 --batches 32 --steps 10 --iters 10
 part layer-profile 90 --layer-profile --size 224 --batches 32
 # A V8 CPU profile of training steps (where the CPU's ~70 ms of encoding per step goes).
@@ -58,5 +60,5 @@ part webgpu-gemm 90 --conv-gemm --size 224 --batches 32 --steps 5 --iters 10
 part webgpu-b8 70 --size 224 --batches 8 --steps 5 --iters 10
 part webgpu-stock 90 --stock --size 224 --batches 32 --steps 2 --iters 5
 part webgpu-submit64 60 --no-infer --tf-flag WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=64 --size 224 --batches 32 --steps 5
-cd "$res" && cat rc.txt torch.json torch.err webgpu.log webgpu-previous.log conv-kernels.log webgpu-gemm.log webgpu-b8.log webgpu-stock.log webgpu-submit64.log layer-profile.log 2>/dev/null |
+cd "$res" && cat rc.txt torch.json torch.err webgpu.log train-model.log webgpu-previous.log conv-kernels.log webgpu-gemm.log webgpu-b8.log webgpu-stock.log webgpu-submit64.log layer-profile.log 2>/dev/null |
   grep -v artificially | tail -c 11500

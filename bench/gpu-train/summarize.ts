@@ -109,6 +109,14 @@ lines.push(
     : `Best at batch ${lastBatch}: training ${num(best.train, 1)} img/s, inference ${num(best.infer)} img/s (issue 12's targets apply at 224 px, batch 32 only).`,
   '',
 );
+const tm = read('train-model.json');
+for (const [key, v] of Object.entries(tm ?? {}).filter(([k]) => k.startsWith('train_model_b'))) {
+  const t = v as Json;
+  lines.push(
+    `\`trainModel\` itself (train-model.json, ${key.slice('train_model_'.length)}): **${num(t.imgPerSec, 1)} img/s** between onBatchEnd callbacks after the first 3 of ${num(t.batches)} batches; epoch ${num(t.totalSec, 1)} s with shader compilation; loss ${num(t.firstLoss, 4)} → ${num(t.lastLoss, 4)}.`,
+    '',
+  );
+}
 for (const [label, j] of runs) {
   for (const key of Object.keys(j ?? {}).filter((k) => k.startsWith('profile'))) {
     const p = get(j, key) as Json;
