@@ -23,6 +23,9 @@ const CASES: Array<[[number, number, number, number], number, number, number, 's
   [[3, 7, 9, 16], 3, 8, 2, 'same'],
   // Large enough for the tiled program by the size rule (≥ 262,144 gradient elements).
   [[4, 32, 32, 64], 3, 64, 1, 'same'],
+  // Odd channel counts; an even kernel with 'same' padding (one row more below than above).
+  [[2, 5, 6, 3], 1, 7, 1, 'valid'],
+  [[2, 6, 7, 5], 2, 9, 1, 'same'],
   [[2, 28, 28, 256], 1, 128, 2, 'valid'],
 ];
 

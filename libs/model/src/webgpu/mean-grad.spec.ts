@@ -9,16 +9,13 @@ import { Rng } from '../rng';
 import { countKernels } from '.';
 import { relativeError } from '../spec-helpers';
 
-const CASES: Array<[number[], number[]]> = [
-  [
-    [2, 7, 7, 64],
-    [1, 2],
-  ], // global average pooling
-  [[6], [0]], // a loss averaged over the batch
-  [
-    [3, 4, 5],
-    [0, 2],
-  ],
+// [x shape, axes, keepDims]: global average pooling, a loss averaged over the batch, two axes, and
+// keepDims.
+const CASES: Array<{ shape: number[]; axes: number[]; keepDims?: boolean }> = [
+  { shape: [2, 7, 7, 64], axes: [1, 2] },
+  { shape: [6], axes: [0] },
+  { shape: [3, 4, 5], axes: [0, 2] },
+  { shape: [3, 4, 5], axes: [1], keepDims: true },
 ];
 
 function normal(n: number, seed: number): Float32Array {
@@ -28,7 +25,7 @@ function normal(n: number, seed: number): Float32Array {
 
 /** ∂/∂x of Σ(mean(x, axes) · w) for fixed random w, so dy is not uniform. */
 async function grad(i: number): Promise<Float32Array> {
-  const [shape, axes] = CASES[i];
+  const { shape, axes, keepDims = false } = CASES[i];
   const x = tf.tensor(
     normal(
       shape.reduce((a, b) => a * b, 1),
@@ -36,7 +33,9 @@ async function grad(i: number): Promise<Float32Array> {
     ),
     shape,
   );
-  const outShape = shape.filter((_, d) => !axes.includes(d));
+  const outShape = keepDims
+    ? shape.map((d, k) => (axes.includes(k) ? 1 : d))
+    : shape.filter((_, d) => !axes.includes(d));
   const w = tf.tensor(
     normal(
       Math.max(
@@ -47,7 +46,7 @@ async function grad(i: number): Promise<Float32Array> {
     ),
     outShape,
   );
-  const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(t, axes), w)))(x);
+  const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.mean(t, axes, keepDims), w)))(x);
   const data = (await g.data()) as Float32Array;
   tf.dispose([x, w, g]);
   return data;
@@ -66,7 +65,7 @@ describe('Mean gradient (webgpu training kernels)', () => {
     async (_n, i) => {
       // Tensors made from CPU values of x's size: x itself only (tfjs-core's gradient makes a second,
       // its array of ones).
-      const size = CASES[i][0].reduce((a, b) => a * b, 1);
+      const size = CASES[i].shape.reduce((a, b) => a * b, 1);
       const engine = tf.engine() as unknown as { makeTensor: (...a: unknown[]) => tf.Tensor };
       const makeTensor = engine.makeTensor;
       let uploadsOfXSize = 0;
