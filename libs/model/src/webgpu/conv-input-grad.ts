@@ -1,14 +1,16 @@
 /**
- * `Conv2DBackpropInput` on webgpu: tfjs-backend-webgpu 4.x has two programs — a naive one (one
+ * `Conv2DBackpropInput` on webgpu. tfjs-backend-webgpu 4.x has two programs — a naive one (one
  * thread per input-gradient element looping over kh·kw·Cout; its default) and a tiled matrix-product
- * one (Conv2DDerInputMMProgram, channels-last, chosen when the flag WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE
- * is off). Both agree with the cpu backend to < 1e-6 relative on ResNet50's shapes
- * (conv-input-grad.spec.ts). This wrapper picks the tiled program for large gradients — every
- * ResNet50 layer at 224 px, batch 32, where 32×32 tiles fill a GPU — and the naive one for small
- * ones (on lavapipe the tiled program was 7× slower at 32 px, batch 2: mostly empty tiles).
- * Which is faster on a real GPU per shape is measured by bench/gpu-train `--conv-kernels`, which
- * also times our implicit GEMM (`ConvGemmProgram` 'input-grad', used while `useWebGpuConvGemm(true)`).
- * Strided 1×1 convolutions (no padding) take a shortcut: see `isStridedPointwise`.
+ * one (Conv2DDerInputMMProgram, chosen when the flag WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE is off) — and
+ * on an H200 both ran the input gradient 2–3× slower than tfjs' or our *forward* programs run a
+ * convolution of the same size. So stride-1 input gradients are computed as forward passes: 1×1 ones
+ * as one matrix product dy·Wᵀ, k×k ones as our forward GEMM over dy with the flipped filter (see
+ * ConvInputGradProgram); strided 1×1 ones on their stride grid (isStridedPointwise); the rest (other
+ * strided kernels) through tfjs' tiled program when large, its naive one when small (on lavapipe the
+ * tiled program was 7× slower at 32 px, batch 2: mostly empty tiles). On the H200 at 224 px, batch 32
+ * this took ResNet50's input gradients from 30.9 to 18.7 ms of GPU time per step
+ * (bench/gpu-train/RESULTS.md). Every program agrees with the cpu backend to 1e-4 on ResNet50's shapes
+ * (conv-input-grad.spec.ts); `forceConvInputGradProgram` picks one for benches.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
