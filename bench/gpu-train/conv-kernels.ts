@@ -17,6 +17,7 @@ import {
   stockConvFilterGradient,
   submitWebGpuWork,
   useWebGpuConvGemm,
+  webGpuConvGemmMode,
 } from '../../libs/model/src/webgpu';
 import type { ConvGeometry } from '../../libs/model/src/conv-geometry';
 import { isConv, modelLayers, type ConvLayer } from './resnet-convs';
@@ -100,10 +101,11 @@ export async function convKernelBench(
       dispose(
         tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, bias, strides, pad: layer.pad }),
       );
+    const mode = webGpuConvGemmMode();
     useWebGpuConvGemm('off');
     const forward = await time(reps, fwd);
     useWebGpuConvGemm('all');
-    const forwardGemm = await time(reps, fwd).finally(() => useWebGpuConvGemm('auto'));
+    const forwardGemm = await time(reps, fwd).finally(() => useWebGpuConvGemm(mode));
     const inputGrad = async (program: 'naive' | 'tiled' | 'gemm'): Promise<number> => {
       forceConvInputGradProgram(program);
       try {

@@ -43,6 +43,7 @@ import {
   makeTrainingStep,
   patchLayersBatchNorm,
   registerWebGpuTrainingKernels,
+  startReadback,
   submitWebGpuWork,
   useWebGpuConvGemm,
 } from '../../libs/model/src/webgpu';
@@ -154,7 +155,7 @@ async function pipelinedInference(graph: InferenceGraph, b: number): Promise<num
   const enqueue = (): { y: tf.Tensor; read: Promise<unknown> } => {
     const y = tf.tidy(() => graph.logits(x));
     submitWebGpuWork();
-    return { y, read: y.data() };
+    return { y, read: startReadback(y) };
   };
   const t0 = performance.now();
   let prev = enqueue();
@@ -221,7 +222,7 @@ async function training(model: tf.LayersModel, b: number, profile: boolean): Pro
     const te = performance.now();
     const loss = step.enqueue(x, y);
     encodeMs += performance.now() - te;
-    const cur = { loss, read: loss.data() };
+    const cur = { loss, read: startReadback(loss) };
     if (prev) {
       await prev.read;
       prev.loss.dispose();

@@ -14,7 +14,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { compileInference } from '../../libs/model/src/inference';
-import { forceConvInputGradProgram, makeTrainingStep, useWebGpuConvGemm } from '../../libs/model/src/webgpu';
+import {
+  forceConvInputGradProgram,
+  makeTrainingStep,
+  useWebGpuConvGemm,
+  webGpuConvGemmMode,
+  type ConvGemmMode,
+  type ConvInputGradProgram,
+} from '../../libs/model/src/webgpu';
 
 const CONV_KERNELS = new Set(['FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter']);
 
@@ -31,20 +38,12 @@ export interface VariantProfile {
   infer: ProfiledCall[];
 }
 
-const VARIANTS: Record<string, { on: () => void; off: () => void }> = {
-  default: { on: () => undefined, off: () => undefined },
-  previous: {
-    on: () => {
-      useWebGpuConvGemm('off');
-      forceConvInputGradProgram('tiled');
-    },
-    off: () => {
-      useWebGpuConvGemm('auto');
-      forceConvInputGradProgram(null);
-    },
-  },
-  'dx-tiled': { on: () => forceConvInputGradProgram('tiled'), off: () => forceConvInputGradProgram(null) },
-  gemm: { on: () => useWebGpuConvGemm('all'), off: () => useWebGpuConvGemm('auto') },
+/** Each variant: the ConvGemmMode and forced input-gradient program it runs with (unset: as is). */
+const VARIANTS: Record<string, { mode?: ConvGemmMode; dx?: ConvInputGradProgram }> = {
+  default: {},
+  previous: { mode: 'off', dx: 'tiled' },
+  'dx-tiled': { dx: 'tiled' },
+  gemm: { mode: 'all' },
 };
 
 async function profiled(
@@ -85,7 +84,9 @@ export async function layerProfile(
     'int32',
   );
   for (const [name, v] of Object.entries(VARIANTS)) {
-    v.on();
+    const before = webGpuConvGemmMode();
+    useWebGpuConvGemm(v.mode ?? before);
+    forceConvInputGradProgram(v.dx ?? null);
     try {
       const step = makeTrainingStep(model, { fast: true });
       await step.run(x, y); // compiles this variant's shaders
@@ -121,7 +122,8 @@ export async function layerProfile(
           .join(', ')}); inference GPU ${fmt(infer.total)} ms`,
       );
     } finally {
-      v.off();
+      useWebGpuConvGemm(before);
+      forceConvInputGradProgram(null);
     }
   }
   tf.dispose([x, y]);

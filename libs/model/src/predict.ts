@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from './errors';
 import { tryCompileInference, type InferenceGraph } from './inference';
-import { submitWebGpuWork } from './webgpu';
+import { startReadback, submitWebGpuWork } from './webgpu';
 
 /**
  * P(disease) = softmax(logits)[:, 1] for `n` preprocessed images.
@@ -30,13 +30,13 @@ export async function predictProbabilities(
   // Each batch's probabilities are read while the next batch runs: on a GPU, batch k's readback
   // is started as soon as batch k is submitted (so it waits for batch k alone), then batch k + 1 is
   // encoded and submitted, then batch k's values are awaited. On CPU backends nothing changes.
-  let pending: { p: tf.Tensor; read: Promise<unknown>; at: number } | null = null;
+  let pending: { p: tf.Tensor; read: Promise<tf.TypedArray>; at: number } | null = null;
   const settle = async (): Promise<void> => {
     if (!pending) return;
     const { p, read, at } = pending;
     pending = null;
     try {
-      out.set((await read) as Float32Array, at);
+      out.set(await read, at);
     } finally {
       p.dispose();
     }
@@ -50,10 +50,8 @@ export async function predictProbabilities(
         return tf.softmax(logits).slice([0, 1], [-1, 1]).reshape([-1]);
       });
       submitWebGpuWork();
-      const read = p.data();
-      read.catch(() => undefined); // awaited in settle; never an unhandled rejection
       const previous = settle();
-      pending = { p, read, at: i };
+      pending = { p, read: startReadback(p), at: i };
       await previous;
     }
     await settle();

@@ -12,7 +12,13 @@ import { LossConfig, meanLoss, perSampleLoss, resolveLossConfig } from './losses
 import { Optimizer, OptimizerConfig, OptimizerState, validateOptimizer } from './optimizers';
 import { Rng } from './rng';
 import { ScheduleConfig, learningRateAt, validateSchedule } from './schedules';
-import { type StepOptimizer, submitWebGpuWork, WebGpuFastPath, webGpuFastPathAvailable } from './webgpu';
+import {
+  startReadback,
+  type StepOptimizer,
+  submitWebGpuWork,
+  WebGpuFastPath,
+  webGpuFastPathAvailable,
+} from './webgpu';
 
 /** One batch: images NHWC float32 [n, S, S, 3] (preprocessed) and labels int32 [n] (1 = disease). */
 export interface Batch {
@@ -348,14 +354,14 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       // non-finite loss, a callback or an abort from a callback is seen one step later, and that
       // extra step's result is dropped (checkpoints are taken at epoch ends, after every step of
       // the epoch is settled).
-      let pending: { loss: tf.Scalar; read: Promise<unknown>; batch: number; lr: number } | null = null;
+      let pending: { loss: tf.Scalar; read: Promise<tf.TypedArray>; batch: number; lr: number } | null = null;
       const settle = async (): Promise<void> => {
         if (!pending) return;
         const p = pending;
         pending = null;
         let loss: number;
         try {
-          loss = ((await p.read) as Float32Array)[0];
+          loss = (await p.read)[0];
         } finally {
           p.loss.dispose();
         }
@@ -404,10 +410,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
             return fast ? fast.run(step) : step();
           });
           if (fast) submitWebGpuWork();
-          const read = lossT.data();
-          read.catch(() => undefined); // awaited in settle; never an unhandled rejection
           const previous = settle();
-          pending = { loss: lossT, read, batch: b, lr };
+          pending = { loss: lossT, read: startReadback(lossT), batch: b, lr };
           await previous;
           throwIfAborted(signal);
           await nextTurn();

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { takeColumnSum } from './conv-backprop-filter';
-import { replaceWebGpuKernel, type WebGpuProgramRunner } from './raw';
+import { replaceWebGpuKernel, webGpuKernel, type WebGpuProgramRunner } from './raw';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -305,8 +305,7 @@ export function registerWebGpuChannelSum(): void {
     const out = cached ?? runChannelReduce(args.backend, 'sum', [x]);
     if (!args.attrs.keepDims) return out;
     // Same buffer, shape [1, …, 1, C] (a reshape: no program).
-    const reshape = tf.getKernel('Reshape', 'webgpu')?.kernelFunc as unknown as (a: unknown) => TensorInfo;
-    const kept = reshape({
+    const kept = webGpuKernel('Reshape')({
       inputs: { x: out },
       backend: args.backend,
       attrs: { shape: [...x.shape.slice(0, r - 1).map(() => 1), x.shape[r - 1]] },

@@ -21,7 +21,7 @@ import {
 } from '../conv-geometry';
 import { runConvGemm, webGpuConvGemmEnabled } from './conv-forward';
 import { ElementwiseProgram } from './fused-adam';
-import { replaceWebGpuKernel, type WebGpuKernelFn } from './raw';
+import { replaceWebGpuKernel, webGpuKernel, type WebGpuKernelFn, type WebGpuProgramRunner } from './raw';
 
 const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE';
 /** Input-gradient elements from which the tiled program is used (256 tiles of 32 × 32). */
@@ -50,8 +50,10 @@ export function forceConvInputGradProgram(program: ConvInputGradProgram | null):
   forced = program;
 }
 
-const isPointwise = (g: ConvGeometry): boolean =>
-  g.kh === 1 && g.kw === 1 && g.sh === 1 && g.sw === 1 && g.padTop === 0 && g.padLeft === 0;
+/** A 1×1 kernel without padding: a matrix product at every pixel it reads. */
+const unpaddedOneByOne = (g: ConvGeometry): boolean =>
+  g.kh === 1 && g.kw === 1 && g.padTop === 0 && g.padLeft === 0;
+const isPointwise = (g: ConvGeometry): boolean => unpaddedOneByOne(g) && g.sh === 1 && g.sw === 1;
 const applies = (p: ConvInputGradProgram, g: ConvGeometry): boolean =>
   p === 'matmul' ? isPointwise(g) : p === 'flip-gemm' ? g.sh === 1 && g.sw === 1 : true;
 
@@ -70,26 +72,19 @@ export function convInputGradProgram(g: ConvGeometry): ConvInputGradProgram {
   return g.n * g.h * g.w * g.ci >= TILED_INPUT_GRAD_MIN_ELEMENTS ? 'tiled' : 'naive';
 }
 
-type Backend = Parameters<WebGpuKernelFn>[0]['backend'];
-const kernel = (name: string): WebGpuKernelFn => {
-  const k = tf.getKernel(name, 'webgpu');
-  if (!k) throw new Error(`webgpu kernel ${name} is not registered`);
-  return k.kernelFunc as unknown as WebGpuKernelFn;
-};
-
 /** dx = dy · Wᵀ for a 1×1 stride-1 convolution: [N·H·W, Cout] × [Cin, Cout]ᵀ, one matmul program. */
 function pointwiseInputGrad(
-  backend: Backend,
+  backend: WebGpuProgramRunner,
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
   g: ConvGeometry,
 ): tf.TensorInfo {
-  const reshape = kernel('Reshape');
+  const reshape = webGpuKernel('Reshape');
   const rows = g.n * g.h * g.w;
   const a = reshape({ inputs: { x: dy }, backend, attrs: { shape: [1, rows, g.co] } });
   const b = reshape({ inputs: { x: filter }, backend, attrs: { shape: [1, g.ci, g.co] } });
   try {
-    const prod = kernel('BatchMatMul')({
+    const prod = webGpuKernel('BatchMatMul')({
       inputs: { a, b },
       backend,
       attrs: { transposeA: false, transposeB: true },
@@ -107,7 +102,7 @@ function pointwiseInputGrad(
 
 /** The input gradient of a stride-1 convolution as the forward GEMM of dy with the flipped filter. */
 function flippedFilterInputGrad(
-  backend: Backend,
+  backend: WebGpuProgramRunner,
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
   g: ConvGeometry,
@@ -115,7 +110,7 @@ function flippedFilterInputGrad(
   const flip = new ElementwiseProgram(
     [g.kh, g.kw, g.co, g.ci],
     ['W'],
-    'kh : i32, kw : i32, ci : i32, co : i32,',
+    `${CONV_GEOMETRY_UNIFORMS} kh : i32,`,
     `let c = index % uniforms.ci;
           let p = index / uniforms.ci;
           let o = p % uniforms.co;
@@ -125,12 +120,7 @@ function flippedFilterInputGrad(
           let r = W[(((uniforms.kh - 1 - fy) * uniforms.kw + (uniforms.kw - 1 - fx)) * uniforms.ci + c) * uniforms.co + o];`,
     'fundus_flip_filter',
   );
-  const flipped = backend.runWebGPUProgram(
-    flip,
-    [filter],
-    'float32',
-    [g.kh, g.kw, g.ci, g.co].map((v) => ({ type: 'int32', data: [v] })),
-  );
+  const flipped = backend.runWebGPUProgram(flip, [filter], 'float32', convGeometryUniforms(g, g.kh));
   try {
     // The forward convolution of dy [N, Ho, Wo, Cout] by W' [kh, kw, Cout, Cin] onto [N, H, W, Cin].
     const fwd: ConvGeometry = {
@@ -163,12 +153,12 @@ function flippedFilterInputGrad(
  * elementwise program). ResNet50 has six such layers (the stride-2 1×1 convolutions of stages 3–5).
  */
 export function isStridedPointwise(g: ConvGeometry): boolean {
-  return g.kh === 1 && g.kw === 1 && g.padTop === 0 && g.padLeft === 0 && (g.sh > 1 || g.sw > 1);
+  return unpaddedOneByOne(g) && (g.sh > 1 || g.sw > 1);
 }
 
 /** dx [N, H, W, Cin] from the grid values `dense` [N, Ho, Wo, Cin]: dense at (oy·sh, ox·sw), else 0. */
 function spreadOnStrideGrid(
-  backend: Parameters<WebGpuKernelFn>[0]['backend'],
+  backend: WebGpuProgramRunner,
   dense: tf.TensorInfo,
   g: ConvGeometry,
 ): tf.TensorInfo {

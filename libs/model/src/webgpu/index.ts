@@ -35,7 +35,7 @@ export {
 export type { ConvGemmMode } from './conv-forward';
 export type { ConvInputGradProgram } from './conv-input-grad';
 export { countKernels } from './kernel-count';
-export { submitWebGpuWork } from './raw';
+export { startReadback, submitWebGpuWork } from './raw';
 export type { KernelCount } from './kernel-count';
 
 /**

@@ -90,6 +90,25 @@ export function replaceWebGpuKernel(name: string, make: (stock: WebGpuKernelFn) 
   tf.registerKernel({ ...stockCfg, kernelFunc: replacement as unknown as tf.KernelFunc });
 }
 
+/** A registered webgpu kernel's function (Reshape, BatchMatMul, …), to call from inside another kernel. */
+export function webGpuKernel(name: string): WebGpuKernelFn {
+  const k = tf.getKernel(name, 'webgpu');
+  if (!k) throw new Error(`webgpu kernel ${name} is not registered`);
+  return k.kernelFunc as unknown as WebGpuKernelFn;
+}
+
+/**
+ * Starts reading `t` back now and returns its values' promise (await it later). On webgpu the copy
+ * is recorded and submitted at once, so it waits only for the work submitted so far — not for a
+ * next step or batch recorded after it. The promise never goes unhandled if it rejects before it is
+ * awaited.
+ */
+export function startReadback(t: tf.Tensor): Promise<tf.TypedArray> {
+  const read = t.data() as Promise<tf.TypedArray>;
+  read.catch(() => undefined);
+  return read;
+}
+
 /** The active webgpu backend's internals. @throws Error when the backend is not webgpu. */
 export function webgpuBackend(): WebGpuBackendInternals {
   if (tf.getBackend() !== 'webgpu') throw new Error(`needs the webgpu backend, not ${tf.getBackend()}`);
@@ -97,9 +116,10 @@ export function webgpuBackend(): WebGpuBackendInternals {
 }
 
 /**
- * Submits the commands the webgpu backend has recorded but not yet submitted (it submits every 15
- * programs, or when something is read back), so the GPU starts on them now — e.g. at the end of a
- * training step whose loss is read later. No-op on other backends or with nothing pending.
+ * Submits the commands the webgpu backend has recorded but not yet submitted (it submits every
+ * WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE programs, or when something is read back), so the GPU starts on
+ * them now — e.g. at the end of a training step whose loss is read later. No-op on other backends or
+ * with nothing pending.
  */
 export function submitWebGpuWork(): void {
   if (tf.getBackend() !== 'webgpu') return;
